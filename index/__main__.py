@@ -1,0 +1,5 @@
+"""``python -m index`` is ``papersearch index build``."""
+
+from search.cli import build_cmd
+
+build_cmd()

@@ -1,0 +1,81 @@
+"""BM25 over Kiwi morphemes, read from the files ``index/bm25_build.py`` writes.
+
+Scoring walks bm25s's precomputed CSC matrix directly (one column per term) instead of
+calling ``get_scores`` per term: that gives weighted query terms (for query expansion)
+and, for free, which terms matched each hit, for the score breakdown and highlighting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from search.errors import IndexCorrupt
+from search.retriever import top_rows
+from search.records import ScoredId
+from search.tokenizer import KiwiTokenizer
+
+
+@dataclass(frozen=True)
+class BM25Hit(ScoredId):
+    """A BM25 hit, with the query terms it matched (term → weight used)."""
+
+    terms: tuple[str, ...] = ()
+
+
+class BM25Retriever:
+    name = "bm25"
+
+    def __init__(self, bm25_dir: Path, ids: list[str], tokenizer: KiwiTokenizer, mmap: bool = True):
+        import bm25s
+
+        try:
+            model = bm25s.BM25.load(str(bm25_dir), mmap=mmap, load_corpus=False, show_progress=False)
+        except (OSError, ValueError, KeyError) as e:
+            raise IndexCorrupt(f"BM25 files unreadable in {bm25_dir}: {e}") from e
+        self.vocab: dict[str, int] = model.vocab_dict
+        self._data = model.scores["data"]
+        self._indices = model.scores["indices"]
+        self._indptr = model.scores["indptr"]
+        self.ids = ids
+        self.tokenizer = tokenizer
+        if int(model.scores["num_docs"]) != len(ids):
+            raise IndexCorrupt(
+                f"BM25 index has {model.scores['num_docs']} documents but the index lists {len(ids)} papers"
+            )
+
+    def retrieve(self, query: str, k: int) -> list[ScoredId]:
+        return self.retrieve_terms(self.query_terms(query), k)
+
+    def query_terms(self, query: str) -> dict[str, float]:
+        """The query's own terms, each weighted 1 (a repeated word counts once)."""
+        return {t: 1.0 for t in self.tokenizer.tokenize(query)}
+
+    def retrieve_terms(self, terms: Mapping[str, float], k: int) -> list[ScoredId]:
+        """Weighted BM25: sum of weight × BM25(term, doc) over the given terms."""
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        postings: dict[str, np.ndarray] = {}
+        for term, weight in terms.items():
+            col = self.vocab.get(term)
+            if col is None or weight <= 0:
+                continue
+            lo, hi = int(self._indptr[col]), int(self._indptr[col + 1])
+            rows = np.asarray(self._indices[lo:hi])
+            scores[rows] += weight * np.asarray(self._data[lo:hi], dtype=np.float32)
+            postings[term] = rows
+        if not postings:
+            return []
+        out: list[ScoredId] = []
+        for row in top_rows(scores, k, min_score=0.0):
+            matched = tuple(t for t, rows in postings.items() if _contains(rows, int(row)))
+            out.append(BM25Hit(self.ids[row], float(scores[row]), matched))
+        return out
+
+
+def _contains(sorted_rows: np.ndarray, row: int) -> bool:
+    # CSC row indices are sorted within a column, so a binary search answers membership.
+    i = int(np.searchsorted(sorted_rows, row))
+    return i < sorted_rows.size and int(sorted_rows[i]) == row

@@ -1,0 +1,285 @@
+"""``papersearch``: a thin CLI over the library. Heavy imports happen inside commands so
+``--help`` answers at once; domain errors become one-line messages and exit code 1."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from search.errors import PaperSearchError
+from search.layout import default_index_root
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_SOURCE = Path("data/digests")
+
+
+def domain_errors(fn: F) -> F:
+    """Library exceptions become ``Error: <message>`` and exit 1, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PaperSearchError as e:
+            raise click.ClickException(str(e)) from e
+
+    return wrapper  # type: ignore[return-value]
+
+
+index_option = click.option(
+    "--index",
+    "index_root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Index folder (default: $PAPERSEARCH_INDEX, else ~/.local/share/papersearch/index).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+model_option = click.option(
+    "--model", default=None, help="Embedding model: hub id or local folder (default: $PAPERSEARCH_MODEL or the index's)."
+)
+
+
+def _root(index_root: Path | None) -> Path:
+    return index_root or default_index_root()
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="papersearch")
+def main() -> None:
+    """Semantic search over Korean AI-paper digests (BM25 over Kiwi morphemes + embeddings)."""
+
+
+@main.group("index")
+def index_group() -> None:
+    """Build the search index from digest files."""
+
+
+@index_group.command("build")
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Digest file or folder; repeatable (default: $PAPERSEARCH_SOURCE, else data/digests).",
+)
+@index_option
+@model_option
+@click.option("--no-dense", is_flag=True, help="Build BM25 only; do not load an embedding model.")
+@click.option("--require-dense", is_flag=True, help="Fail instead of falling back to BM25 when the model cannot load.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
+@json_option
+@domain_errors
+def build_cmd(
+    sources: tuple[Path, ...],
+    index_root: Path | None,
+    model: str | None,
+    no_dense: bool,
+    require_dense: bool,
+    progress: bool | None,
+    as_json: bool,
+) -> None:
+    """Parse digests and build (or rebuild) the index; the new build is swapped in whole.
+
+    \b
+    Example:
+      papersearch index build --source data/digests --index /tmp/ps-index
+      papersearch index build --model ./models/multilingual-e5-small --json
+    """
+    from index.build import build_index
+
+    if no_dense and require_dense:
+        raise click.UsageError("--no-dense and --require-dense contradict each other")
+    env_source = os.environ.get("PAPERSEARCH_SOURCE")
+    srcs = list(sources) or [Path(env_source) if env_source else DEFAULT_SOURCE]
+    dense = "off" if no_dense else "required" if require_dense else "auto"
+    report = build_index(
+        srcs,
+        _root(index_root),
+        model=model,
+        dense=dense,
+        progress=progress,
+        log=lambda msg: click.echo(msg, err=True),
+    )
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    for issue in report.errors:
+        click.echo(f"  skipped {issue.file}:{issue.line}: {issue.reason}", err=True)
+    dense_state = f"dense: {report.model}" if report.dense else "dense: off (BM25 only)"
+    click.echo(
+        f"Indexed {report.papers} papers from {report.files} files into {report.index} "
+        f"(build {report.build_id}); {len(report.errors)} problems; {dense_state}."
+    )
+
+
+@main.command("search")
+@click.argument("query")
+@index_option
+@click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True, help="Number of results.")
+@click.option("--offset", type=click.IntRange(0, 1000), default=0, help="Skip this many results (paging).")
+@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid", show_default=True)
+@click.option("--fusion", type=click.Choice(["rrf", "weighted"]), default="rrf", show_default=True)
+@click.option("--rrf-k", type=click.IntRange(0, 10_000), default=60, show_default=True, help="RRF constant k.")
+@click.option("--date-from", default=None, help="Only papers from this date (YYYY-MM-DD).")
+@click.option("--date-to", default=None, help="Only papers up to this date (YYYY-MM-DD).")
+@click.option("--min-upvotes", type=int, default=None, help="Only papers with at least this many upvotes.")
+@model_option
+@json_option
+@domain_errors
+def search_cmd(
+    query: str,
+    index_root: Path | None,
+    k: int,
+    offset: int,
+    mode: str,
+    fusion: str,
+    rrf_k: int,
+    date_from: str | None,
+    date_to: str | None,
+    min_upvotes: int | None,
+    model: str | None,
+    as_json: bool,
+) -> None:
+    """Search the index with a Korean, English or mixed query.
+
+    \b
+    Example:
+      papersearch search "다중 턴 강화학습"
+      papersearch search "GUI agent RL" --mode bm25 --k 5 --json
+    """
+    from search.engine import Filters, SearchEngine
+    from search.filters import parse_date
+
+    filters = Filters(parse_date(date_from), parse_date(date_to), min_upvotes)
+    engine = SearchEngine.open(_root(index_root), model=model, load_model=mode != "bm25")
+    resp = engine.search(query, k=k, mode=mode, offset=offset, fusion=fusion, rrf_k=rrf_k, filters=filters)
+    if as_json:
+        _print_json(resp.to_dict())
+    else:
+        _print_table(resp)
+
+
+@main.command("similar")
+@click.argument("paper_id", required=False)
+@click.option("--text", default=None, help="Find papers similar to this text (e.g. a pasted abstract).")
+@index_option
+@click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="dense", show_default=True)
+@model_option
+@json_option
+@domain_errors
+def similar_cmd(
+    paper_id: str | None, text: str | None, index_root: Path | None, k: int, mode: str, model: str | None, as_json: bool
+) -> None:
+    """Papers similar to a paper in the index, or to a pasted text.
+
+    \b
+    Example:
+      papersearch similar 2509.02544 --k 5
+      papersearch similar --text "멀티턴 강화학습으로 GUI 에이전트를 학습한다"
+    """
+    from search.engine import SearchEngine
+
+    if (paper_id is None) == (text is None):
+        raise click.UsageError("give a PAPER_ID or --text, not both")
+    needs_model = text is not None and mode != "bm25"
+    engine = SearchEngine.open(_root(index_root), model=model, load_model=needs_model)
+    resp = engine.similar(paper_id=paper_id, text=text, k=k, mode=mode)
+    if as_json:
+        _print_json(resp.to_dict())
+    else:
+        _print_table(resp)
+
+
+@main.command("info")
+@index_option
+@json_option
+@domain_errors
+def info_cmd(index_root: Path | None, as_json: bool) -> None:
+    """Describe the served index: papers, build time, tokenizer, model.
+
+    \b
+    Example:
+      papersearch info --json
+    """
+    from search.layout import BuildFiles, IndexLayout
+
+    layout = IndexLayout(_root(index_root))
+    build = layout.current_build()
+    manifest = BuildFiles(build).read_manifest()
+    data = {"index": str(layout.root), "build": build.name, **manifest}
+    if as_json:
+        _print_json(data)
+        return
+    dense = manifest.get("dense")
+    click.echo(f"index:    {layout.root} (build {build.name})")
+    click.echo(f"papers:   {manifest['papers']} from {manifest['files']} files ({manifest['errors']} problems)")
+    click.echo(f"built at: {manifest['built_at']}")
+    click.echo(f"bm25:     k1={manifest['bm25']['k1']} b={manifest['bm25']['b']}, {manifest['bm25']['vocabulary']} terms")
+    click.echo(f"dense:    {dense['model'] + ' (' + str(dense['dim']) + '-d, ' + dense['index']['type'] + ')' if dense else 'off (BM25 only)'}")
+
+
+@main.command("eval")
+@click.argument("qrels", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@index_option
+@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid", show_default=True)
+@click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True)
+@model_option
+@json_option
+@domain_errors
+def eval_cmd(qrels: Path, index_root: Path | None, mode: str, k: int, model: str | None, as_json: bool) -> None:
+    """Score the index on a relevance set: nDCG@10, MRR@10, Recall@10 by kind and language.
+
+    \b
+    Example:
+      papersearch eval ../shared/eval/dev.json --mode bm25 --json
+    """
+    from search.engine import SearchEngine
+    from search.evaluate import evaluate, load_qrels
+
+    engine = SearchEngine.open(_root(index_root), model=model, load_model=mode != "bm25")
+    report = evaluate(engine, load_qrels(qrels), mode=mode, k=k)
+    if as_json:
+        _print_json(report)
+        return
+    click.echo(f"mode {report['mode']} (answered by {report['answered_mode']}), {report['queries']} queries")
+    rows = [("overall", report["overall"])]
+    rows += [(f"kind={g}", m) for g, m in report["by_kind"].items()]
+    rows += [(f"lang={g}", m) for g, m in report["by_lang"].items()]
+    click.echo(f"{'':22} {'nDCG@10':>8} {'MRR@10':>8} {'R@10':>8} {'n':>4}")
+    for name, m in rows:
+        click.echo(f"{name:22} {m['ndcg@10']:8.4f} {m['mrr@10']:8.4f} {m['recall@10']:8.4f} {m['n']:4d}")
+    sim = report["similar"]
+    click.echo(f"{'similar':22} {sim['ndcg@10']:8.4f} {'':8} {'':8} {sim['items']:4d}")
+
+
+def _print_table(resp: Any) -> None:
+    if resp.notice:
+        click.echo(f"note: {resp.notice}", err=True)
+    if not resp.results:
+        click.echo(f"No results for {resp.query!r}.")
+        return
+    click.echo(f"{resp.total} matches for {resp.query[:60]!r} (mode {resp.mode})")
+    for h in resp.results:
+        legs = []
+        if h.bm25:
+            legs.append(f"bm25 #{h.bm25.rank}")
+        if h.dense:
+            legs.append(f"dense #{h.dense.rank}")
+        click.echo(f"{h.rank:3d}. {h.paper.title[:80]}")
+        click.echo(f"     {h.paper.id}  {h.paper.date or '':10}  score {h.score:.4f}  [{', '.join(legs)}]  {h.paper.url}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Dense retrieval over the FAISS index ``index/dense_build.py`` writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from search.encoder import Encoder
+from search.errors import IndexCorrupt, ModelUnavailable
+from search.records import ScoredId
+
+
+class DenseRetriever:
+    name = "dense"
+
+    def __init__(self, vectors_path: Path, faiss_path: Path, ids: list[str], spec: dict[str, Any]):
+        import faiss
+
+        try:
+            # Memory-map the stored vectors: "similar" reads one row, never the whole matrix.
+            self.vectors = np.load(vectors_path, mmap_mode="r", allow_pickle=False)
+            self.index = faiss.read_index(str(faiss_path), faiss.IO_FLAG_READ_ONLY)
+        except (OSError, ValueError, RuntimeError) as e:
+            raise IndexCorrupt(f"dense index unreadable: {e}") from e
+        if self.index.ntotal != len(ids) or self.vectors.shape[0] != len(ids):
+            raise IndexCorrupt(
+                f"dense index has {self.index.ntotal} vectors but the index lists {len(ids)} papers"
+            )
+        if spec.get("type") == "hnsw":
+            self.index.hnsw.efSearch = int(spec.get("efSearch", 128))
+        self.ids = ids
+        self.encoder: Encoder | None = None
+
+    def retrieve(self, query: str, k: int) -> list[ScoredId]:
+        if self.encoder is None:
+            raise ModelUnavailable("no embedding model loaded for dense queries")
+        return self.search_vector(self.encoder.encode_queries([query])[0], k)
+
+    def search_vector(self, vector: np.ndarray, k: int, exclude_row: int | None = None) -> list[ScoredId]:
+        k = min(k + (exclude_row is not None), len(self.ids))
+        if k <= 0:
+            return []
+        scores, rows = self.index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), k)
+        return [
+            ScoredId(self.ids[r], float(s))
+            for s, r in zip(scores[0], rows[0])
+            if r >= 0 and r != exclude_row
+        ][: k - (exclude_row is not None)]
+
+    def vector(self, row: int) -> np.ndarray:
+        return np.asarray(self.vectors[row], dtype=np.float32)

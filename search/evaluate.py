@@ -1,0 +1,103 @@
+"""Retrieval metrics over a relevance set (the format of ``shared/eval/dev.json``).
+
+nDCG@k uses graded gains (2^rel − 1) with the ideal ranking from all judged documents;
+MRR@k and Recall@k count any grade > 0 as relevant. ``similar`` items are scored with
+nDCG@k of the similar-papers list for their id.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from search.engine import SearchEngine
+from search.errors import InvalidQuery
+
+
+def load_qrels(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as e:
+        raise InvalidQuery(f"cannot read relevance set {path}: {e}") from e
+    if not isinstance(data, dict) or not isinstance(data.get("queries", []), list):
+        raise InvalidQuery(f"{path}: expected {{\"queries\": [...], \"similar\": [...]}}")
+    return data
+
+
+def dcg(gains: Sequence[float]) -> float:
+    return sum((2**g - 1) / math.log2(i + 2) for i, g in enumerate(gains))
+
+
+def ndcg_at_k(ranked: Sequence[str], relevant: Mapping[str, float], k: int = 10) -> float:
+    ideal = dcg(sorted(relevant.values(), reverse=True)[:k])
+    if ideal <= 0:
+        return 0.0
+    return dcg([relevant.get(pid, 0) for pid in ranked[:k]]) / ideal
+
+
+def mrr_at_k(ranked: Sequence[str], relevant: Mapping[str, float], k: int = 10) -> float:
+    for i, pid in enumerate(ranked[:k]):
+        if relevant.get(pid, 0) > 0:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+def recall_at_k(ranked: Sequence[str], relevant: Mapping[str, float], k: int = 10) -> float:
+    rel = {pid for pid, g in relevant.items() if g > 0}
+    return len(rel.intersection(ranked[:k])) / len(rel) if rel else 0.0
+
+
+def _mean(values: Sequence[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def evaluate(engine: SearchEngine, qrels: Mapping[str, Any], mode: str = "hybrid", k: int = 10) -> dict[str, Any]:
+    per_query: list[dict[str, Any]] = []
+    answered_modes: set[str] = set()
+    for q in qrels.get("queries", []):
+        resp = engine.search(q["query"], k=k, mode=mode)
+        answered_modes.add(resp.mode)
+        ranked = [h.paper.id for h in resp.results]
+        rel = q["relevant"]
+        per_query.append(
+            {
+                "qid": q.get("qid"),
+                "query": q["query"],
+                "kind": q.get("kind", "unknown"),
+                "lang": q.get("lang", "unknown"),
+                "ndcg@10": ndcg_at_k(ranked, rel, k),
+                "mrr@10": mrr_at_k(ranked, rel, k),
+                "recall@10": recall_at_k(ranked, rel, k),
+                "top": ranked[:3],
+            }
+        )
+    similar_scores = []
+    for item in qrels.get("similar", []):
+        resp = engine.similar(paper_id=item["id"], k=k, mode=mode)
+        similar_scores.append({"id": item["id"], "ndcg@10": ndcg_at_k([h.paper.id for h in resp.results], item["relevant"], k)})
+    return {
+        "mode": mode,
+        "answered_mode": "/".join(sorted(answered_modes)) or mode,
+        "k": k,
+        "queries": len(per_query),
+        "overall": _summary(per_query),
+        "by_kind": _grouped(per_query, "kind"),
+        "by_lang": _grouped(per_query, "lang"),
+        "similar": {"items": len(similar_scores), "ndcg@10": _mean([s["ndcg@10"] for s in similar_scores]), "per_item": similar_scores},
+        "per_query": [{**q, **{m: round(q[m], 4) for m in ("ndcg@10", "mrr@10", "recall@10")}} for q in per_query],
+    }
+
+
+def _summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:
+    return {m: _mean([r[m] for r in rows]) for m in ("ndcg@10", "mrr@10", "recall@10")} | {"n": len(rows)}
+
+
+def _grouped(rows: Sequence[Mapping[str, Any]], key: str) -> dict[str, dict[str, float]]:
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[r[key]].append(r)
+    return {g: _summary(v) for g, v in sorted(groups.items())}

@@ -1,0 +1,105 @@
+"""Rank fusion: pure functions over ranked lists, no I/O, no models.
+
+Reciprocal rank fusion is the default because BM25 scores and cosine similarities live
+on different scales; RRF only looks at ranks. The weighted combination min-max normalises
+each list first, guarding the single-hit and all-equal cases where the range is zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from search.records import FusedHit, LegScore, ScoredId
+
+DEFAULT_RRF_K = 60
+
+
+def _legs(rankings: Mapping[str, Sequence[ScoredId]]) -> dict[str, dict[str, LegScore | None]]:
+    """Per paper id, where each leg ranked it (None for a leg that did not find it)."""
+    seen: dict[str, dict[str, LegScore | None]] = {}
+    for leg, hits in rankings.items():
+        for rank, hit in enumerate(hits, 1):
+            entry = seen.setdefault(hit.id, {name: None for name in rankings})
+            if entry[leg] is None:  # a duplicate id in one list keeps its best rank
+                entry[leg] = LegScore(rank, hit.score)
+    return seen
+
+
+def _ordered(scores: dict[str, float], legs: dict[str, dict[str, LegScore | None]]) -> list[FusedHit]:
+    # Ties: the hit with the better best-leg rank first, then the id, so output is stable.
+    def best_rank(pid: str) -> int:
+        return min(l.rank for l in legs[pid].values() if l is not None)
+
+    order = sorted(scores, key=lambda pid: (-scores[pid], best_rank(pid), pid))
+    return [FusedHit(pid, scores[pid], legs[pid]) for pid in order]
+
+
+def reciprocal_rank_fusion(
+    rankings: Mapping[str, Sequence[ScoredId]],
+    k: int = DEFAULT_RRF_K,
+    weights: Mapping[str, float] | None = None,
+) -> list[FusedHit]:
+    """score(d) = Σ_leg weight_leg / (k + rank_leg(d)), over the legs that found d."""
+    if k < 0:
+        raise ValueError("RRF k must be >= 0")
+    legs = _legs(rankings)
+    scores: dict[str, float] = {}
+    for pid, by_leg in legs.items():
+        scores[pid] = sum(
+            (weights or {}).get(leg, 1.0) / (k + hit.rank) for leg, hit in by_leg.items() if hit is not None
+        )
+    return _ordered(scores, legs)
+
+
+def weighted_fusion(
+    rankings: Mapping[str, Sequence[ScoredId]],
+    weights: Mapping[str, float] | None = None,
+) -> list[FusedHit]:
+    """score(d) = Σ_leg weight_leg × minmax_leg(score); a leg that missed d adds 0.
+
+    A list with one hit, or with all scores equal, has no range: its hits count as 1.0
+    (they are the best that leg found) instead of dividing by zero.
+    """
+    legs = _legs(rankings)
+    norm: dict[str, dict[str, float]] = {}
+    for leg, hits in rankings.items():
+        if not hits:
+            continue
+        values = [h.score for h in hits]
+        lo, hi = min(values), max(values)
+        span = hi - lo
+        norm[leg] = {h.id: (1.0 if span <= 0 else (h.score - lo) / span) for h in hits}
+    scores = {
+        pid: sum((weights or {}).get(leg, 1.0) * norm[leg].get(pid, 0.0) for leg in norm) for pid in legs
+    }
+    return _ordered(scores, legs)
+
+
+
+def single_leg(rankings: Mapping[str, Sequence[ScoredId]]) -> list[FusedHit]:
+    """One leg asked: its own order and scores pass through (a repeated id keeps its first)."""
+    ((leg, hits),) = rankings.items()
+    legs = _legs(rankings)
+    out: list[FusedHit] = []
+    seen: set[str] = set()
+    for h in hits:
+        if h.id not in seen:
+            seen.add(h.id)
+            out.append(FusedHit(h.id, h.score, legs[h.id]))
+    return out
+
+
+def fuse(
+    rankings: Mapping[str, Sequence[ScoredId]],
+    method: str = "rrf",
+    rrf_k: int = DEFAULT_RRF_K,
+    weights: Mapping[str, float] | None = None,
+) -> list[FusedHit]:
+    """Merge the legs' rankings; a single leg is returned as it ranked."""
+    if len(rankings) == 1:
+        return single_leg(rankings)
+    if method == "rrf":
+        return reciprocal_rank_fusion(rankings, k=rrf_k, weights=weights)
+    if method == "weighted":
+        return weighted_fusion(rankings, weights=weights)
+    raise ValueError(f"unknown fusion {method!r}: use rrf or weighted")

@@ -1,0 +1,88 @@
+"""Small typed records shared by build and query time."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One paper, keyed by its arXiv id, merged over every digest that mentions it."""
+
+    id: str
+    title: str
+    url: str
+    date: str | None = None
+    upvotes: int | None = None
+    summary: str = ""
+    abstract: str = ""
+    key_points: tuple[str, ...] = ()
+    sections: dict[str, str] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+
+    def search_text(self) -> str:
+        """Everything BM25 indexes besides the title: all Korean text of the record."""
+        parts = [self.summary, self.abstract, *self.key_points, *self.sections.values()]
+        return "\n".join(p for p in parts if p)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["key_points"] = list(self.key_points)
+        d["sources"] = list(self.sources)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Paper":
+        return cls(
+            id=d["id"],
+            title=d["title"],
+            url=d["url"],
+            date=d.get("date"),
+            upvotes=d.get("upvotes"),
+            summary=d.get("summary", ""),
+            abstract=d.get("abstract", ""),
+            key_points=tuple(d.get("key_points", ())),
+            sections=dict(d.get("sections", {})),
+            sources=tuple(d.get("sources", ())),
+        )
+
+
+@dataclass(frozen=True)
+class ParseIssue:
+    """A problem found in a digest: reported, skipped, never fatal to a build."""
+
+    file: str
+    line: int
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class LegScore:
+    """Where one retriever (a "leg") put a hit: 1-based rank and its raw score."""
+
+    rank: int
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rank": self.rank, "score": round(float(self.score), 6)}
+
+
+@dataclass(frozen=True)
+class ScoredId:
+    """What every retriever returns: a paper id and the retriever's own score."""
+
+    id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class FusedHit:
+    """A fused result: the fused score plus each leg's rank and score (None: not found)."""
+
+    id: str
+    score: float
+    legs: dict[str, LegScore | None]
