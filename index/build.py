@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -12,13 +11,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from index.bm25_build import BM25Params, document_tokens, write_bm25
-from index.dense_build import choose_index, write_dense
-from index.digest import parse_sources
+from index.glossary import mine_glossary
+from index.dense_build import choose_index, extend_dense, write_dense
+from index.embed_cache import EmbeddingCache
+from index.incremental import Delta, compare, record_hash
+from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
 from index.token_cache import TokenCache
 from search.encoder import Encoder, default_model_name, passage_text
 from search.errors import ModelUnavailable, PaperSearchError
-from search.layout import FORMAT_VERSION, BuildLock, IndexLayout, StagedBuild, write_json, write_jsonl
+from search.layout import FORMAT_VERSION, BuildFiles, BuildLock, IndexLayout, StagedBuild, write_json, write_jsonl
 from search.records import Paper, ParseIssue
 from search.tokenizer import KiwiTokenizer
 
@@ -38,6 +40,8 @@ class BuildReport:
     model: str | None
     notice: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # added / changed / removed / reused papers against the previously served build
+    delta: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +54,7 @@ class BuildReport:
             "model": self.model,
             "notice": self.notice,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            **self.delta,
         }
 
 
@@ -63,13 +68,16 @@ def build_index(
     progress: bool | None = None,
     gate: Gate | None = None,
     log: Callable[[str], None] = lambda _msg: None,
+    full: bool = False,
 ) -> BuildReport:
+    """Build and swap in a new index. Incremental unless ``full``: parsed files, Kiwi tokens
+    and embeddings are reused from ``ROOT/cache`` for unchanged text."""
     show = progress_enabled(progress)
     layout = IndexLayout(index_root)
     timings: dict[str, float] = {}
     with BuildLock(layout):
         t = time.perf_counter()
-        parsed = parse_sources(list(sources))
+        parsed = parse_sources_cached(list(sources), layout.cache_dir, enabled=not full)
         timings["parse"] = time.perf_counter() - t
         papers = parsed.papers
         if not papers:
@@ -79,8 +87,12 @@ def build_index(
             )
 
         t = time.perf_counter()
+        delta = compare(papers, [paper_hash(p) for p in papers], layout, full=full)
+        timings["compare"] = time.perf_counter() - t
+
+        t = time.perf_counter()
         tokenizer = KiwiTokenizer()
-        docs = _tokenize(papers, tokenizer, layout.cache_dir, params, show)
+        docs = _tokenize(papers, tokenizer, layout.cache_dir, params, show, use_cache=not full)
         timings["tokenize"] = time.perf_counter() - t
 
         encoder, notice = _load_encoder(model, dense)
@@ -93,10 +105,14 @@ def build_index(
             t = time.perf_counter()
             bm25_meta = write_bm25(docs, files.bm25, params)
             timings["bm25"] = time.perf_counter() - t
+            t = time.perf_counter()
+            # The term bridge for query expansion; reuses the BM25 token lists for counts.
+            write_json(files.glossary, mine_glossary([p.search_text() for p in papers], docs, tokenizer))
+            timings["glossary"] = time.perf_counter() - t
             dense_meta = None
             if encoder is not None:
                 t = time.perf_counter()
-                dense_meta = _write_dense(papers, encoder, files, show)
+                dense_meta = _write_dense(papers, encoder, files, show, layout.cache_dir, delta, use_cache=not full)
                 timings["embed"] = time.perf_counter() - t
             write_json(
                 files.manifest,
@@ -127,13 +143,19 @@ def build_index(
             model=dense_meta["model"] if dense_meta else None,
             notice=notice,
             timings=timings,
+            delta=delta.to_dict(),
         )
 
 
 def _tokenize(
-    papers: list[Paper], tokenizer: KiwiTokenizer, cache_dir: Path, params: BM25Params, show: bool
+    papers: list[Paper],
+    tokenizer: KiwiTokenizer,
+    cache_dir: Path,
+    params: BM25Params,
+    show: bool,
+    use_cache: bool = True,
 ) -> list[list[str]]:
-    cache = TokenCache(cache_dir, tokenizer)
+    cache = TokenCache(cache_dir, tokenizer, enabled=use_cache)
     texts = [p.title for p in papers] + [p.search_text() for p in papers]
     with bar(len(texts), "tokenizing (Kiwi)", show) as pbar:
         tokens = cache.tokenize(texts, on_progress=pbar.update)
@@ -154,16 +176,28 @@ def _load_encoder(model: str | None, dense: DenseMode) -> tuple[Encoder | None, 
         return None, f"no embedding model ({e}); building a BM25-only index"
 
 
-def _write_dense(papers: list[Paper], encoder: Encoder, files: Any, show: bool) -> dict[str, Any]:
-    vectors = encoder.encode_passages([passage_text(p.title, p.summary) for p in papers], progress=show)
+def _write_dense(
+    papers: list[Paper], encoder: Encoder, files: Any, show: bool, cache_dir: Path, delta: Delta, use_cache: bool = True
+) -> dict[str, Any]:
+    cache = EmbeddingCache(cache_dir, encoder.describe(), enabled=use_cache)
+    vectors = cache.encode([passage_text(p.title, p.summary) for p in papers], encoder, progress=show)
     spec = choose_index(len(papers))
-    write_dense(vectors, files.vectors, files.faiss_index, spec)
-    return {**encoder.describe(), "text_fields": ["title", "summary"], "index": spec}
+    meta = {**encoder.describe(), "text_fields": ["title", "summary"], "index": spec}
+    served = delta.previous_manifest.get("dense")
+    # The daily case: same model and index type, old rows untouched, new rows appended.
+    if not (
+        delta.appends_only
+        and served == meta
+        and delta.previous is not None
+        and extend_dense(vectors, BuildFiles(delta.previous).faiss_index, files.vectors, files.faiss_index,
+                         start=int(delta.previous_manifest.get("papers", -1)))
+    ):
+        write_dense(vectors, files.vectors, files.faiss_index, spec)
+    return meta
 
 
 def paper_hash(paper: Paper) -> str:
-    blob = json.dumps(paper.to_dict(), sort_keys=True, ensure_ascii=False).encode()
-    return hashlib.sha256(blob).hexdigest()
+    return record_hash(paper.to_dict())
 
 
 def corpus_hash(papers: Sequence[Paper]) -> str:

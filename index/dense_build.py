@@ -46,3 +46,26 @@ def write_dense(vectors: np.ndarray, vectors_path: Path, faiss_path: Path, spec:
         index.hnsw.efSearch = spec["efSearch"]
     index.add(vectors)
     faiss.write_index(index, str(faiss_path))
+
+
+def extend_dense(
+    vectors: np.ndarray, served_faiss: Path, vectors_path: Path, faiss_path: Path, start: int
+) -> bool:
+    """Copy the served FAISS index and add only rows ``start:``: an HNSW graph over 100k
+    papers takes minutes to build and milliseconds to extend. False when the served
+    index does not hold exactly ``start`` rows (then build anew)."""
+    import faiss
+
+    try:
+        index = faiss.read_index(str(served_faiss))
+    except RuntimeError:
+        return False
+    if index.ntotal != start:
+        return False
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    vectors_path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(vectors_path, vectors, allow_pickle=False)
+    if vectors.shape[0] > start:
+        index.add(vectors[start:])
+    faiss.write_index(index, str(faiss_path))
+    return True

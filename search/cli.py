@@ -78,6 +78,7 @@ def index_group() -> None:
 @click.option("--no-dense", is_flag=True, help="Build BM25 only; do not load an embedding model.")
 @click.option("--require-dense", is_flag=True, help="Fail instead of falling back to BM25 when the model cannot load.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
+@click.option("--full", is_flag=True, help="Rebuild everything: ignore the token, embedding and parse caches.")
 @json_option
 @domain_errors
 def build_cmd(
@@ -87,6 +88,7 @@ def build_cmd(
     no_dense: bool,
     require_dense: bool,
     progress: bool | None,
+    full: bool,
     as_json: bool,
 ) -> None:
     """Parse digests and build (or rebuild) the index; the new build is swapped in whole.
@@ -110,6 +112,7 @@ def build_cmd(
         dense=dense,
         progress=progress,
         log=lambda msg: click.echo(msg, err=True),
+        full=full,
     )
     if as_json:
         _print_json(report.to_dict())
@@ -121,6 +124,9 @@ def build_cmd(
         f"Indexed {report.papers} papers from {report.files} files into {report.index} "
         f"(build {report.build_id}); {len(report.errors)} problems; {dense_state}."
     )
+    d = report.delta
+    if d:
+        click.echo(f"Changes: {d['added']} added, {d['changed']} changed, {d['removed']} removed, {d['reused']} reused.")
 
 
 @main.command("search")

@@ -55,6 +55,14 @@ def _looks_like_path(name: str) -> bool:
     return name.count("/") > 1  # hub ids are "org/name"
 
 
+def canonical_model_name(name: str) -> str:
+    """A local folder is recorded by absolute path, so the query side finds it from anywhere."""
+    path = Path(name).expanduser()
+    if _looks_like_path(name) and path.exists():
+        return str(path.resolve())
+    return name
+
+
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
@@ -116,8 +124,7 @@ class Encoder:
     """A loaded model: normalised float32 embeddings for queries and passages."""
 
     def __init__(self, name_or_path: str, device: str | None = None, batch_size: int = 32):
-        # A local folder is recorded by absolute path, so the query side finds it from anywhere.
-        self.name = str(Path(name_or_path).expanduser().resolve()) if _looks_like_path(name_or_path) and Path(name_or_path).expanduser().exists() else name_or_path
+        self.name = canonical_model_name(name_or_path)
         self.batch_size = batch_size
         if _looks_like_path(name_or_path) and not Path(name_or_path).expanduser().exists():
             raise ModelUnavailable(f"model folder {name_or_path} does not exist")

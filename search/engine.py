@@ -9,10 +9,11 @@ from typing import Any
 
 from search.bm25 import BM25Retriever
 from search.dense import DenseRetriever
-from search.encoder import Encoder
+from search.encoder import Encoder, canonical_model_name
 from search.errors import InvalidQuery, ModelMismatch, ModelUnavailable, PaperNotFound
 from search.fusion import DEFAULT_RRF_K, fuse
-from search.layout import BuildFiles, IndexLayout
+from search.expansion import Expander
+from search.layout import BuildFiles, IndexLayout, read_json
 from search.records import FusedHit, Paper, ScoredId
 from search.results import MODES, SearchHit, SearchResponse
 from search.tokenizer import KiwiTokenizer, TokenizerSettings
@@ -56,11 +57,14 @@ class SearchEngine:
         self.ids = [p.id for p in self.papers]
         self.row_of = {pid: i for i, pid in enumerate(self.ids)}
         self.bm25 = BM25Retriever(self.files.bm25, self.ids, self.tokenizer)
+        # The mined Korean↔English term bridge; builds made without one expand nothing.
+        glossary = read_json(self.files.glossary) if self.files.glossary.exists() else None
+        self.expander = Expander(glossary, self.bm25.vocab)
         self.dense: DenseRetriever | None = None
         self.model_notice: str | None = None
         dense_meta = self.manifest.get("dense")
         if dense_meta:
-            if model and model != dense_meta["model"]:
+            if model and canonical_model_name(model) != dense_meta["model"]:
                 raise ModelMismatch(
                     f"index was built with model {dense_meta['model']!r}, not {model!r}: "
                     "query with the same model or rebuild with --model"
@@ -133,8 +137,9 @@ class SearchEngine:
         return self._respond(query, mode, effective, notice, rankings, k, offset, fusion, rrf_k, weights, filters, terms)
 
     def query_terms(self, query: str) -> dict[str, float]:
-        """BM25 terms and their weights for a query (the query's own terms weigh 1)."""
-        return self.bm25.query_terms(query)
+        """BM25 terms and their weights for a query: its own terms weigh 1, expansions
+        (spacing variants, transliterations, glossary translations) less."""
+        return self.expander.expand(query, self.bm25.query_terms(query))
 
     def similar(self, paper_id: str | None = None, text: str | None = None, k: int = 10, mode: str = "dense") -> SearchResponse:
         """Papers like a stored paper (its stored vector; no re-encoding) or like a text."""

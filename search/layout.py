@@ -222,7 +222,9 @@ class StagedBuild:
 
     def __init__(self, layout: IndexLayout) -> None:
         self.layout = layout
-        self.build_id = time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + uuid.uuid4().hex[:6]
+        now = time.time()
+        # Sortable by name in build order (GC keeps the newest), unique by the random tail.
+        self.build_id = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now))}.{int(now % 1 * 1e6):06d}-{uuid.uuid4().hex[:4]}"
         layout.builds_dir.mkdir(parents=True, exist_ok=True)
         # A dot-prefixed staging name: a crash leaves it behind, and the next build's
         # garbage collection removes it; readers never follow `current` into it.

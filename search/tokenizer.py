@@ -38,7 +38,7 @@ class TokenizerSettings:
     latin_lowercase: bool = True
     latin_stemmer: str | None = "english"
     latin_stopwords: str | None = "en"
-    version: int = 1  # bump when the token rules in this module change
+    version: int = 2  # bump when the token rules in this module change (also keys the token cache)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -126,11 +126,13 @@ class KiwiTokenizer:
                 # Plural acronyms ("LLMs", "VLMs") are the acronym; Snowball leaves them be.
                 if len(term) > 2 and term[-1] == "s" and term[:-1].isupper():
                     term = term[:-1]
+                acronym = term.isupper()
                 if self.settings.latin_lowercase:
                     term = term.lower()
                 if term in self._en_stop:
                     continue
-                if self._stem is not None:
+                # Acronyms are names, not words: stemming would turn AIME into "aim".
+                if self._stem is not None and not acronym:
                     term = self._stem(term)
             elif term in self._ko_stop:
                 continue

@@ -1,0 +1,288 @@
+"""Benchmarks at scale: build throughput, incremental rebuild, query latency, memory,
+ANN recall, and rank_bm25 / bm25s side by side. Prints a Markdown table; asserts nothing.
+
+    python -m bench.run                       # 10k and 100k papers (corpora and indexes cached in --work)
+    python -m bench.run --sizes 10000 --million
+    python -m bench.run --smoke               # a tiny run in seconds, for CI
+
+Indexes are built once per size and kept under ``--work`` (with the build report), so
+later runs measure queries without rebuilding; ``--rebuild`` starts over. Dense legs use
+the offline tiny model from ``tests/tiny_model.py``: its vectors mean nothing, but
+latency, memory and ANN recall against exact search are what is measured here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.measure import Table, percentile, rss_mib, timed_queries
+
+REPO = Path(__file__).resolve().parent.parent
+DEV = Path("/work/shared/eval/dev.json")
+
+
+def _queries(n: int, seed: int = 0) -> list[str]:
+    """The dev set's real queries, then short phrases drawn from the synthetic text."""
+    from index.synthetic import Vocabulary
+
+    qs: list[str] = []
+    for path in (DEV, REPO / "tests" / "data" / "dev.json"):
+        if path.exists():
+            qs = [q["query"] for q in json.loads(path.read_text(encoding="utf-8"))["queries"]]
+            break
+    v = Vocabulary.from_sample()
+    rng = random.Random(seed)
+    while len(qs) < n:
+        qs.append(v.korean.sentence(rng, rng.randint(2, 4)) if len(qs) % 2 else v.titles.sentence(rng, 3))
+    return qs[:n]
+
+
+def _build(sources: list[Path], root: Path, model: Path | None, full: bool = True) -> dict[str, Any]:
+    from index.build import build_index
+
+    t = time.perf_counter()
+    report = build_index(
+        sources, root, model=str(model) if model else None, dense="required" if model else "off", progress=False, full=full
+    )
+    out = report.to_dict()
+    out["wall"] = time.perf_counter() - t
+    out.pop("errors", None)
+    return out
+
+
+def ensure_index(work: Path, n: int, model: Path | None, rebuild: bool, table: Table) -> Path:
+    from index.synthetic import generate
+
+    corpus, root, saved = work / f"syn{n}", work / f"idx{n}", work / f"idx{n}.build.json"
+    if not (corpus / ".done").exists():
+        shutil.rmtree(corpus, ignore_errors=True)
+        generate(corpus, n)
+        (corpus / ".done").touch()
+    if rebuild or not saved.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        saved.write_text(json.dumps(_build([corpus], root, model)), encoding="utf-8")
+    report = json.loads(saved.read_text(encoding="utf-8"))
+    t = report["timings"]
+    total = report["wall"]
+    table.add(n, "build (full, from scratch)", f"{n / total:,.0f} papers/s", f"{total:.1f} s; Kiwi {t.get('tokenize', 0) / total:.0%} of it; " + ", ".join(f"{k} {v:.1f}s" for k, v in t.items()))
+    return root
+
+
+def incremental(work: Path, n: int, root: Path, model: Path | None, table: Table) -> None:
+    """+10 papers (a later day's digest) on a copy of the index, so the cached one stays."""
+    from index.synthetic import add_papers
+
+    extra = work / f"extra{n}"
+    shutil.rmtree(extra, ignore_errors=True)
+    add_papers(extra, n, 10)
+    copy = work / f"idx{n}-incr"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(root, copy, symlinks=True)
+    try:
+        r = _build([work / f"syn{n}", extra], copy, model, full=False)
+    finally:
+        shutil.rmtree(copy, ignore_errors=True)
+    encode = r["timings"].get("embed", 0.0)
+    table.add(
+        n, "incremental +10 papers", f"{r['wall']:.2f} s",
+        f"added {r['added']}, reused {r['reused']}; embed step (incl. encoding) {encode:.2f}s; " + ", ".join(f"{k} {v:.2f}s" for k, v in r["timings"].items()),
+    )
+
+
+def queries(n: int, root: Path, qs: list[str], table: Table) -> dict[str, Any]:
+    from search.engine import SearchEngine
+
+    before = rss_mib()
+    t = time.perf_counter()
+    engine = SearchEngine.open(root)
+    table.add(n, "open index", f"{time.perf_counter() - t:.2f} s", f"RSS +{rss_mib() - before:,.0f} MiB (now {rss_mib():,.0f} MiB)")
+    engine.search(qs[0], k=10, mode="bm25")  # Kiwi's first call loads its model
+    kiwi = timed_queries(lambda q: engine.query_terms(q), qs)
+    table.add(n, "Kiwi query tokenization", f"p50 {percentile(kiwi, 50):.2f} ms", f"p99 {percentile(kiwi, 99):.2f} ms")
+    for mode in ("bm25", "dense", "hybrid"):
+        if mode != "bm25" and not engine.dense_ready:
+            continue
+        lat = timed_queries(lambda q: engine.search(q, k=10, mode=mode), qs)
+        table.add(n, f"query {mode} (engine.search, k=10)", f"p50 {percentile(lat, 50):.2f} ms", f"p99 {percentile(lat, 99):.2f} ms")
+    table.add(n, "resident memory after queries", f"{rss_mib():,.0f} MiB", "whole bench process")
+    return {"engine": engine, "bm25_p50": percentile(timed_queries(lambda q: engine.search(q, k=10, mode="bm25"), qs), 50)}
+
+
+def alternatives(n: int, engine: Any, qs: list[str], ours_p50: float, table: Table, rank_queries: int) -> None:
+    """rank_bm25 over our very tokens, and bm25s over plain whitespace tokens."""
+    import bm25s
+    from rank_bm25 import BM25Okapi
+
+    from index.bm25_build import BM25Params, document_tokens
+    from index.token_cache import TokenCache
+
+    papers = engine.papers
+    cache = TokenCache(engine.files.path.parent.parent / "cache", engine.tokenizer)
+    toks = cache.tokenize([p.title for p in papers] + [p.search_text() for p in papers])
+    docs = [document_tokens(toks[i], toks[len(papers) + i], BM25Params()) for i in range(len(papers))]
+    t = time.perf_counter()
+    okapi = BM25Okapi(docs)
+    build = time.perf_counter() - t
+    sub = qs[:rank_queries]
+    terms = [list(engine.query_terms(q)) for q in sub]
+    lat = []
+    for q, ts in zip(sub, terms):
+        t = time.perf_counter()
+        engine.query_terms(q)  # same Kiwi cost as ours, for a fair ratio
+        scores = okapi.get_scores(ts)
+        np.argpartition(-scores, min(10, len(scores) - 1))[:10]
+        lat.append((time.perf_counter() - t) * 1000)
+    p50 = percentile(lat, 50)
+    table.add(n, "rank_bm25 BM25Okapi, same Kiwi tokens", f"p50 {p50:.1f} ms", f"build {build:.1f} s; ours is {p50 / ours_p50:,.0f}x faster at p50 ({len(sub)} queries)")
+    del okapi
+
+    texts = [f"{p.title}\n{p.search_text()}" for p in papers]
+    t = time.perf_counter()
+    model = bm25s.BM25()
+    model.index([s.split() for s in texts], show_progress=False)
+    build = time.perf_counter() - t
+    lat = timed_queries(lambda q: model.retrieve([q.split()], k=min(10, len(papers)), show_progress=False), qs)
+    table.add(n, "bm25s, whitespace tokens (no Kiwi)", f"p50 {percentile(lat, 50):.2f} ms", f"index {len(texts) / build:,.0f} docs/s; quality not comparable (Korean particles stay glued)")
+
+
+def ann_recall(n: int, engine: Any, qs: list[str], table: Table, force_hnsw: bool = False) -> None:
+    """Recall@10 of the served ANN index against exact inner-product search."""
+    import faiss
+
+    from index.dense_build import choose_index
+
+    dense = engine.dense
+    if dense is None or dense.encoder is None:
+        return
+    vectors = np.asarray(dense.vectors, dtype=np.float32)
+    spec = engine.manifest["dense"]["index"]
+    ann = dense.index
+    if spec["type"] == "flat" and force_hnsw:  # smoke runs are small; exercise HNSW anyway
+        spec = choose_index(n, "hnsw")
+        ann = faiss.IndexHNSWFlat(vectors.shape[1], spec["M"], faiss.METRIC_INNER_PRODUCT)
+        ann.hnsw.efConstruction = spec["efConstruction"]
+        ann.add(vectors)
+        ann.hnsw.efSearch = spec["efSearch"]
+    if spec["type"] == "flat":
+        table.add(n, "ANN", "exact (flat)", "below the HNSW threshold; recall 1.0 by construction")
+        return
+    exact = faiss.IndexFlatIP(vectors.shape[1])
+    exact.add(vectors)
+    qv = dense.encoder.encode_queries(qs)
+    rng = np.random.default_rng(0)  # plus stored vectors with noise: near-duplicate queries
+    noisy = vectors[rng.choice(len(vectors), len(qs), replace=len(vectors) < len(qs))] + rng.normal(0, 0.05, (len(qs), vectors.shape[1])).astype(np.float32)
+    qv = np.vstack([qv, noisy / np.linalg.norm(noisy, axis=1, keepdims=True)]).astype(np.float32)
+    _, truth = exact.search(qv, 10)
+    t = time.perf_counter()
+    _, got = ann.search(qv, 10)
+    per_q = (time.perf_counter() - t) * 1000 / len(qv)
+    recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, got)]))
+    table.add(n, f"ANN {spec['type']} recall@10 vs exact", f"{recall:.3f}", f"M={spec['M']} efSearch={spec['efSearch']}; {per_q:.2f} ms/query batched; {len(qv)} queries")
+
+
+def million(work: Path, base: Path, qs: list[str], table: Table, n: int = 1_000_000) -> None:
+    """BM25 at 1M papers: token lists resampled from the base index's cached Kiwi tokens
+    (a 1M Kiwi build would take hours on this machine), queried through Kiwi."""
+    from index.bm25_build import BM25Params, document_tokens, write_bm25
+    from index.token_cache import TokenCache
+    from search.bm25 import BM25Retriever
+    from search.layout import BuildFiles, IndexLayout
+    from search.records import Paper
+    from search.tokenizer import KiwiTokenizer
+
+    files = BuildFiles(IndexLayout(base).current_build())
+    papers = [Paper.from_dict(d) for d in files.iter_papers()]
+    tok = KiwiTokenizer()
+    toks = TokenCache(base / "cache", tok).tokenize([p.title for p in papers] + [p.search_text() for p in papers])
+    m = len(papers)
+    rng = random.Random(0)
+    docs = []
+    for _ in range(n):  # title of one paper, body halves of two others: new documents, same statistics
+        a, b, c = rng.randrange(m), rng.randrange(m), rng.randrange(m)
+        body_b, body_c = toks[m + b], toks[m + c]
+        docs.append(document_tokens(toks[a], body_b[: len(body_b) // 2] + body_c[len(body_c) // 2 :], BM25Params()))
+    out = work / "bm25-1m"
+    shutil.rmtree(out, ignore_errors=True)
+    t = time.perf_counter()
+    write_bm25(docs, out, BM25Params())
+    build = time.perf_counter() - t
+    del docs, toks
+    before = rss_mib()
+    bm25 = BM25Retriever(out, [str(i) for i in range(n)], tok)
+    lat = timed_queries(lambda q: bm25.retrieve(q, 100), qs)
+    table.add(n, "BM25 retrieve top-100 incl. Kiwi (resampled tokens)", f"p50 {percentile(lat, 50):.2f} ms", f"p99 {percentile(lat, 99):.2f} ms; bm25s index {build:.0f} s; mmap load RSS +{rss_mib() - before:,.0f} MiB")
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, seconds; for CI")
+    ap.add_argument("--sizes", default="10000,100000", help="comma-separated corpus sizes")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/papersearch-bench"), help="cache of corpora and indexes")
+    ap.add_argument("--model", type=Path, default=None, help="sentence-transformers folder (default: build the tiny one)")
+    ap.add_argument("--no-dense", action="store_true")
+    ap.add_argument("--rebuild", action="store_true", help="rebuild cached indexes")
+    ap.add_argument("--million", action="store_true", help="also BM25 at 1M papers (resampled tokens)")
+    ap.add_argument("--queries", type=int, default=200)
+    args = ap.parse_args(argv)
+    sizes = [300] if args.smoke else [int(s) for s in args.sizes.split(",")]
+    nq = 30 if args.smoke else args.queries
+    work = args.work
+    if args.smoke and args.work == ap.get_default("work"):
+        work = Path(f"/tmp/papersearch-bench-smoke-{random.randrange(1 << 30):x}")
+    work.mkdir(parents=True, exist_ok=True)
+    model = None
+    if not args.no_dense:
+        model = args.model or work / "tiny-model"
+        if not (model / "modules.json").exists():
+            from tests.tiny_model import build_tiny_model
+
+            build_tiny_model(model, REPO / "data" / "digests")
+    qs = _queries(nq)
+    table = Table()
+    try:
+        for n in sizes:
+            root = ensure_index(work, n, model, args.rebuild, table)
+            incremental(work, n, root, model, table)
+            res = queries(n, root, qs, table)
+            alternatives(n, res["engine"], qs, res["bm25_p50"], table, rank_queries=min(nq, 30))
+            ann_recall(n, res["engine"], qs, table, force_hnsw=args.smoke)
+            del res
+        if args.million:
+            million(work, work / f"idx{max(sizes)}", qs, table)
+    finally:
+        if args.smoke:
+            shutil.rmtree(work, ignore_errors=True)
+    print(f"machine: {platform.machine()}, {_cpus()} cores, {_mem_gib():.0f} GiB RAM, Python {platform.python_version()}")
+    print(table.markdown())
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _mem_gib() -> float:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) / 1024 / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,83 @@
+"""What changed since the served build: papers compared by content hash.
+
+The caches (tokens, embeddings, parsed files) make the work incremental; this module
+says how much of it was: papers added, changed (same id, other content), removed and
+reused (same content). It also tells the dense step when the new build only appends
+rows to the served one, the daily case, so the served ANN index can be extended in
+place instead of rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from search.errors import PaperSearchError
+from search.layout import BuildFiles, IndexLayout
+from search.records import Paper
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    """The content hash of one paper record (``Paper.to_dict()`` or a papers.jsonl row)."""
+    blob = json.dumps(record, sort_keys=True, ensure_ascii=False).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+@dataclass
+class Delta:
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+    reused: int = 0
+    previous: Path | None = None  # the served build compared against
+    previous_manifest: dict[str, Any] = field(default_factory=dict)
+    # The served build's rows are exactly the first rows of the new one, unchanged:
+    # row-aligned artifacts (vectors, ANN index) can be extended instead of rebuilt.
+    appends_only: bool = False
+
+    def to_dict(self) -> dict[str, int]:
+        return {"added": self.added, "changed": self.changed, "removed": self.removed, "reused": self.reused}
+
+
+def served_hashes(layout: IndexLayout) -> tuple[Path | None, dict[str, Any], list[tuple[str, str]]]:
+    """The served build, its manifest and its (id, hash) rows in order; nothing if there
+    is no readable served build (then everything counts as added)."""
+    try:
+        build = layout.current_build()
+        files = BuildFiles(build)
+        manifest = files.read_manifest()
+        rows = [(d["id"], record_hash(d)) for d in files.iter_papers()]
+    except (PaperSearchError, KeyError, TypeError):
+        return None, {}, []
+    return build, manifest, rows
+
+
+def compare(papers: Sequence[Paper], hashes: Sequence[str], layout: IndexLayout, full: bool = False) -> Delta:
+    """Counts against the served build. With ``full`` nothing counts as reused."""
+    build, manifest, old_rows = served_hashes(layout)
+    old = dict(old_rows)
+    delta = Delta(previous=build, previous_manifest=manifest)
+    for p, h in zip(papers, hashes):
+        before = old.get(p.id)
+        if before is None:
+            delta.added += 1
+        elif before != h:
+            delta.changed += 1
+        else:
+            delta.reused += 1
+    new_ids = {p.id for p in papers}
+    delta.removed = sum(1 for pid in old if pid not in new_ids)
+    n = len(old_rows)
+    delta.appends_only = (
+        build is not None
+        and 0 < n <= len(papers)
+        and all(p.id == pid and h == oh for p, h, (pid, oh) in zip(papers[:n], hashes[:n], old_rows))
+    )
+    if full:
+        delta.reused = 0
+        delta.appends_only = False
+    return delta

@@ -1,0 +1,146 @@
+"""Snippets for search hits, with the matched terms highlighted in the original text.
+
+BM25 matches morphemes, not characters: the query "강화학습" matches "강화 학습을" through
+the terms 강화 and 학습. So highlighting re-runs the same Kiwi analysis over the text and
+marks the *surface spans* of kept morphemes whose term was matched, which a plain substring
+search would get wrong for particles, spacing and English stems ("agents" -> agent).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from search.records import Paper
+from search.tokenizer import KiwiTokenizer
+
+WINDOW = 220  # characters shown, about two lines of Korean prose
+LEAD = 40  # context kept before the first match in the window
+CACHE_SIZE = 4096  # analysed (paper, field) texts kept; the sample corpus needs ~300
+
+
+@dataclass(frozen=True)
+class Snippet:
+    text: str  # plain text of the window (with "…" where cut)
+    html: str  # the same, HTML-escaped, matches wrapped in <mark>
+    field: str  # which part of the record it was taken from
+    spans: list[tuple[int, int]]  # [start, end) of each highlight within ``text``
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "html": self.html, "field": self.field, "spans": [list(s) for s in self.spans]}
+
+
+class Snippeter:
+    """Picks and highlights a snippet per hit; caches Kiwi analyses of stored texts, which
+    never change for a loaded build (one Snippeter lives as long as one engine)."""
+
+    def __init__(self, tokenizer: KiwiTokenizer, window: int = WINDOW) -> None:
+        self.tokenizer = tokenizer
+        self.window = window
+        self._cache: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
+
+    def for_paper(self, paper: Paper, terms: Iterable[str]) -> Snippet:
+        wanted = frozenset(terms)
+        best: tuple[int, str, str, list[tuple[int, int]]] | None = None
+        for name, text in _fields(paper):
+            spans = self._spans(paper.id, name, text, wanted) if wanted else []
+            if best is None or len(spans) > best[0]:
+                best = (len(spans), name, text, spans)
+            if not wanted:
+                break  # nothing to look for: the first field (the summary) will do
+        if best is None:
+            return Snippet("", "", "none", [])
+        _, name, text, spans = best
+        return cut(text, spans, self.window, name)
+
+    def _spans(self, pid: str, name: str, text: str, wanted: frozenset[str]) -> list[tuple[int, int]]:
+        key = (pid, name)
+        toks = self._cache.get(key)
+        if toks is None:
+            toks = [(t.term, t.start, t.end) for t in self.tokenizer.analyze(text)]
+            if len(self._cache) >= CACHE_SIZE:
+                self._cache.clear()  # crude but bounded; a real corpus refills it quickly
+            self._cache[key] = toks
+        return merge([(s, e) for term, s, e in toks if term in wanted], text)
+
+
+def _fields(paper: Paper) -> list[tuple[str, str]]:
+    """Candidate texts, most readable first: a tie in matches keeps the earlier one."""
+    out = [("summary", paper.summary), ("abstract", paper.abstract)]
+    if paper.key_points:
+        out.append(("key_points", " · ".join(paper.key_points)))
+    out += [(f"section:{k}", v) for k, v in paper.sections.items()]
+    return [(n, " ".join(t.split())) for n, t in out if t and t.strip()]
+
+
+def merge(spans: Sequence[tuple[int, int]], text: str) -> list[tuple[int, int]]:
+    """Sorted, non-overlapping spans; neighbours separated by nothing or spaces only join
+    ("강화" + "학습" in "강화학습" is one highlight)."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if out and (s <= out[-1][1] or not text[out[-1][1] : s].strip()):
+            out[-1] = (out[-1][0], max(e, out[-1][1]))
+        else:
+            out.append((s, e))
+    return out
+
+
+def cut(text: str, spans: Sequence[tuple[int, int]], window: int, field: str = "text") -> Snippet:
+    """The ``window`` characters of ``text`` holding the most highlights, with spans
+    re-based onto the cut text."""
+    if len(text) <= window:
+        start, end = 0, len(text)
+    else:
+        start = _densest_start(spans, window)
+        start = max(0, start - LEAD) if start else 0
+        start = _snap_left(text, start)
+        end = min(len(text), start + window)
+        end = _snap_right(text, end)
+    inside = [(max(s, start), min(e, end)) for s, e in spans if s < end and e > start]
+    prefix = "…" if start > 0 else ""
+    suffix = "…" if end < len(text) else ""
+    body = text[start:end]
+    shift = len(prefix) - start
+    rel = [(s + shift, e + shift) for s, e in inside]
+    plain = prefix + body + suffix
+    return Snippet(plain, render_html(plain, rel), field, rel)
+
+
+def render_html(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    parts: list[str] = []
+    pos = 0
+    for s, e in spans:
+        parts.append(html.escape(text[pos:s]))
+        parts.append(f"<mark>{html.escape(text[s:e])}</mark>")
+        pos = e
+    parts.append(html.escape(text[pos:]))
+    return "".join(parts)
+
+
+def _densest_start(spans: Sequence[tuple[int, int]], window: int) -> int:
+    """Start of the span that opens the window covering the most spans (two pointers)."""
+    best_start, best_count, j = 0, 0, 0
+    for i, (s, _e) in enumerate(spans):
+        j = max(j, i)
+        while j < len(spans) and spans[j][1] <= s + window - LEAD:
+            j += 1
+        if j - i > best_count:
+            best_start, best_count = s, j - i
+    return best_start
+
+
+def _snap_left(text: str, pos: int) -> int:
+    """Move a cut to the next word boundary so the snippet does not open mid-word."""
+    if pos == 0 or text[pos - 1].isspace():
+        return pos
+    nxt = text.find(" ", pos, pos + 20)
+    return nxt + 1 if nxt != -1 else pos
+
+
+def _snap_right(text: str, pos: int) -> int:
+    if pos >= len(text) or text[pos].isspace():
+        return pos
+    prev = text.rfind(" ", pos - 20, pos)
+    return prev if prev != -1 else pos

@@ -1,0 +1,176 @@
+"""Dense retrieval, hybrid fusion, similar papers, and the no-model mode, with a tiny
+model built locally (tests/tiny_model.py) and loaded by path like any user's model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from search.cli import main
+from search.engine import SearchEngine
+from search.errors import InvalidQuery, ModelMismatch, ModelUnavailable, PaperNotFound
+
+UI_TARS = "2509.02544"
+UI_TARS_TITLE = "UI-TARS-2 Technical Report: Advancing GUI Agent with Multi-Turn Reinforcement Learning"
+
+
+def test_manifest_records_model_dimension_prompts_and_index(dense_index: Path, tiny_model_dir: Path) -> None:
+    engine = SearchEngine.open(dense_index)
+    dense = engine.manifest["dense"]
+    assert dense["model"] == str(tiny_model_dir.resolve())
+    assert dense["dim"] == 64 and dense["normalized"] is True
+    assert dense["prompts"] == {"query": "", "passage": ""}
+    assert dense["index"]["type"] == "flat"
+    vectors = np.load(engine.files.vectors)
+    assert vectors.shape == (72, 64)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_exact_title_finds_the_paper_in_dense_mode(dense_engine: SearchEngine) -> None:
+    resp = dense_engine.search(UI_TARS_TITLE, k=3, mode="dense")
+    assert resp.mode == "dense" and resp.notice is None
+    assert UI_TARS in [h.paper.id for h in resp.results]
+    for h in resp.results:
+        assert h.bm25 is None and h.dense is not None and h.dense.score == h.score
+
+
+def test_hybrid_breakdown_matches_each_leg(dense_engine: SearchEngine) -> None:
+    query = "다중 턴 강화학습"
+    hybrid = dense_engine.search(query, k=20, mode="hybrid")
+    bm25 = {h.paper.id: h.rank for h in dense_engine.search(query, k=100, mode="bm25").results}
+    dense = {h.paper.id: h.rank for h in dense_engine.search(query, k=100, mode="dense").results}
+    assert hybrid.mode == "hybrid"
+    both = [h for h in hybrid.results if h.bm25 and h.dense]
+    assert both, "hybrid should hold hits found by both legs"
+    for h in hybrid.results:
+        assert (h.bm25.rank if h.bm25 else None) == bm25.get(h.paper.id)
+        assert (h.dense.rank if h.dense else None) == dense.get(h.paper.id)
+        expected = sum(1 / (60 + leg.rank) for leg in (h.bm25, h.dense) if leg)
+        assert h.score == pytest.approx(expected)
+    scores = [h.score for h in hybrid.results]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_hybrid_when_bm25_finds_nothing_dense_answers(dense_engine: SearchEngine) -> None:
+    resp = dense_engine.search("zzqx wwvy", k=5, mode="hybrid")
+    assert resp.mode == "hybrid" and len(resp.results) == 5
+    assert all(h.bm25 is None and h.dense is not None for h in resp.results)
+
+
+def test_weighted_fusion_mode(dense_engine: SearchEngine) -> None:
+    resp = dense_engine.search("다중 턴 강화학습", k=5, fusion="weighted")
+    assert resp.results and 0 < resp.results[0].score <= 2.0
+    with pytest.raises(InvalidQuery):
+        dense_engine.search("x", fusion="borda")
+
+
+def test_similar_by_id_uses_stored_vector_and_excludes_itself(dense_engine: SearchEngine) -> None:
+    resp = dense_engine.similar(paper_id=UI_TARS, k=10)
+    ids = [h.paper.id for h in resp.results]
+    assert UI_TARS not in ids and len(ids) == 10
+    # Same neighbours as a raw FAISS search from the stored vector, minus the paper itself.
+    row = dense_engine.row_of[UI_TARS]
+    scores, rows = dense_engine.dense.index.search(dense_engine.dense.vector(row)[None, :], 11)
+    expected = [dense_engine.ids[r] for r in rows[0] if r != row][:10]
+    assert ids == expected
+
+
+def test_similar_by_text(dense_engine: SearchEngine) -> None:
+    paper = dense_engine.paper(UI_TARS)
+    resp = dense_engine.similar(text=f"{paper.title}\n{paper.summary}", k=3)
+    assert resp.mode == "dense" and resp.results[0].paper.id == UI_TARS
+
+
+def test_similar_errors(dense_engine: SearchEngine) -> None:
+    with pytest.raises(PaperNotFound):
+        dense_engine.similar(paper_id="0000.00000")
+    with pytest.raises(InvalidQuery):
+        dense_engine.similar()
+    with pytest.raises(InvalidQuery):
+        dense_engine.similar(text="   ")
+
+
+def test_bm25_more_like_this_without_vectors(bm25_engine: SearchEngine) -> None:
+    resp = bm25_engine.similar(paper_id="2509.02479", k=5)
+    assert resp.mode == "bm25" and "BM25 only" in (resp.notice or "")
+    ids = [h.paper.id for h in resp.results]
+    assert "2509.02479" not in ids and ids
+
+
+def test_query_side_with_another_model_is_refused(dense_index: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelMismatch, match="built with model"):
+        SearchEngine.open(dense_index, model=str(tmp_path))
+
+
+def test_same_model_by_relative_path_is_accepted(dense_index: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tiny_model_dir.parent)
+    engine = SearchEngine.open(dense_index, model=f"./{tiny_model_dir.name}")
+    assert engine.dense_ready
+
+
+def test_missing_model_at_query_time_falls_back_to_bm25(dense_index: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "ix"
+    shutil.copytree(dense_index, copy, symlinks=True)
+    manifest_path = copy / "current" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["dense"]["model"] = str(tmp_path / "gone")
+    manifest_path.write_text(json.dumps(manifest))
+    engine = SearchEngine.open(copy)
+    resp = engine.search("다중 턴 강화학습", k=3)
+    assert resp.mode == "bm25" and "does not exist" in resp.notice
+    # Similar by id still works: it reads stored vectors, no model needed.
+    assert engine.similar(paper_id=UI_TARS, k=3).mode == "dense"
+
+
+def test_build_with_missing_model_falls_back_with_one_line(digests: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["index", "build", "--source", str(digests), "--index", str(tmp_path / "ix"), "--model", "/does/not/exist", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["dense"] is False and out["papers"] == 72
+    notice = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(notice) == 1 and "/does/not/exist does not exist" in notice[0] and "BM25-only" in notice[0]
+    search = json.loads(runner.invoke(main, ["search", "다중 턴 강화학습", "--index", str(tmp_path / "ix"), "--json"]).stdout)
+    assert search["mode"] == "bm25" and search["requested_mode"] == "hybrid"
+    dense = json.loads(runner.invoke(main, ["search", "다중 턴 강화학습", "--index", str(tmp_path / "ix"), "--json", "--mode", "dense"]).stdout)
+    assert dense["mode"] == "bm25" and dense["notice"]
+
+
+def test_require_dense_fails_when_model_missing(digests: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["index", "build", "--source", str(digests), "--index", str(tmp_path / "ix"), "--model", "/does/not/exist", "--require-dense"])
+    assert result.exit_code == 1 and "does not exist" in result.output
+    assert not (tmp_path / "ix" / "current").exists()
+
+
+def test_encoder_reports_unavailable_hub_model_quickly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from search.encoder import Encoder
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")
+    with pytest.raises(ModelUnavailable, match="HF_HUB_OFFLINE"):
+        Encoder("intfloat/multilingual-e5-small")
+
+
+def test_known_model_prompts() -> None:
+    from search.encoder import Prompts, resolve_prompts
+
+    assert resolve_prompts("intfloat/multilingual-e5-small", None) == Prompts("query: ", "passage: ")
+    assert resolve_prompts("/models/multilingual-e5-base", None) == Prompts("query: ", "passage: ")
+    assert resolve_prompts("BAAI/bge-m3", None) == Prompts("", "")
+    assert resolve_prompts("x/y", {"query": "q: ", "document": "d: "}) == Prompts("q: ", "d: ")
+
+
+def test_cli_dense_and_similar(dense_index: Path) -> None:
+    runner = CliRunner()
+    out = json.loads(runner.invoke(main, ["search", UI_TARS_TITLE, "--index", str(dense_index), "--mode", "dense", "--json", "--k", "3"]).stdout)
+    assert out["mode"] == "dense" and UI_TARS in [r["id"] for r in out["results"]]
+    out = json.loads(runner.invoke(main, ["similar", UI_TARS, "--index", str(dense_index), "--json", "--k", "5"]).stdout)
+    assert len(out["results"]) == 5 and UI_TARS not in [r["id"] for r in out["results"]]
+    out = json.loads(runner.invoke(main, ["similar", "--text", "GUI 에이전트 강화학습", "--index", str(dense_index), "--json"]).stdout)
+    assert out["mode"] == "dense" and out["results"]

@@ -1,0 +1,54 @@
+"""The index folder: atomic swaps, failed builds that change nothing, old builds collected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index.build import build_index
+from search.engine import SearchEngine
+from search.errors import GateFailed, IndexNotFound
+from search.layout import KEEP_BUILDS, IndexLayout
+
+
+def test_failed_build_leaves_the_served_index_untouched(digests: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ix"
+    first = build_index([digests], root, dense="off", progress=False)
+    served = IndexLayout(root).current_build()
+
+    def failing_gate(staged: Path) -> None:
+        assert (staged / "manifest.json").exists() and staged != served
+        raise GateFailed("scored too low")
+
+    with pytest.raises(GateFailed):
+        build_index([digests], root, dense="off", progress=False, gate=failing_gate)
+    layout = IndexLayout(root)
+    assert layout.current_build() == served and served.name == first.build_id
+    assert not list(layout.builds_dir.glob(".staging-*"))
+    assert len(SearchEngine.open(root).search("강화학습", mode="bm25").results) == 10
+
+
+def test_rebuilds_swap_and_old_builds_are_collected(digests: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ix"
+    ids = [build_index([digests], root, dense="off", progress=False).build_id for _ in range(KEEP_BUILDS + 1)]
+    layout = IndexLayout(root)
+    assert layout.current_build().name == ids[-1]
+    kept = sorted(p.name for p in layout.builds_dir.iterdir())
+    assert kept == sorted(ids[-KEEP_BUILDS:])
+    assert layout.current_link.is_symlink()
+
+
+def test_engine_keeps_its_build_across_a_swap(digests: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ix"
+    build_index([digests], root, dense="off", progress=False)
+    engine = SearchEngine.open(root)
+    before = engine.build_id
+    build_index([digests], root, dense="off", progress=False)
+    assert engine.build_id == before and engine.search("강화학습", mode="bm25").results
+    assert SearchEngine.open(root).build_id != before
+
+
+def test_no_index_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFound, match="papersearch index build"):
+        SearchEngine.open(tmp_path / "nothing")
