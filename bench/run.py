@@ -64,7 +64,7 @@ def _build(sources: list[Path], root: Path, model: Path | None, full: bool = Tru
 def ensure_index(work: Path, n: int, model: Path | None, rebuild: bool, table: Table) -> Path:
     from index.synthetic import generate
 
-    corpus, root, saved = work / f"syn{n}", work / f"idx{n}", work / f"idx{n}.build.json"
+    corpus, root, saved = work / f"syn{_tag(n)}", work / f"idx{_tag(n)}", work / f"idx{_tag(n)}.build.json"
     if not (corpus / ".done").exists():
         shutil.rmtree(corpus, ignore_errors=True)
         generate(corpus, n)
@@ -83,14 +83,14 @@ def incremental(work: Path, n: int, root: Path, model: Path | None, table: Table
     """+10 papers (a later day's digest) on a copy of the index, so the cached one stays."""
     from index.synthetic import add_papers
 
-    extra = work / f"extra{n}"
+    extra = work / f"extra{_tag(n)}"
     shutil.rmtree(extra, ignore_errors=True)
     add_papers(extra, n, 10)
-    copy = work / f"idx{n}-incr"
+    copy = work / f"idx{_tag(n)}-incr"
     shutil.rmtree(copy, ignore_errors=True)
     shutil.copytree(root, copy, symlinks=True)
     try:
-        r = _build([work / f"syn{n}", extra], copy, model, full=False)
+        r = _build([work / f"syn{_tag(n)}", extra], copy, model, full=False)
     finally:
         shutil.rmtree(copy, ignore_errors=True)
     encode = r["timings"].get("embed", 0.0)
@@ -260,12 +260,16 @@ def main(argv: list[str] | None = None) -> None:
             ann_recall(n, res["engine"], qs, table, force_hnsw=args.smoke)
             del res
         if args.million:
-            million(work, work / f"idx{max(sizes)}", qs, table)
+            million(work, work / f"idx{_tag(max(sizes))}", qs, table)
     finally:
         if args.smoke:
             shutil.rmtree(work, ignore_errors=True)
     print(f"machine: {platform.machine()}, {_cpus()} cores, {_mem_gib():.0f} GiB RAM, Python {platform.python_version()}")
     print(table.markdown())
+
+
+def _tag(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
 
 
 def _cpus() -> int:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from search.tokenizer import KiwiTokenizer, Token
-from search.translit import MIN_KEY, hangul_key, latin_key
+from search.translit import MIN_KEY, hangul_key, latin_key, looks_loanword
 
 GLOSSARY_VERSION = 1
 WINDOW = 48  # characters before "(" that may hold the glossed phrase
@@ -211,29 +211,22 @@ def _latin_tail(run: list[Any]) -> list[Any]:
 
 
 def _korean_tail(run: list[Any], expect: int, tokenizer: KiwiTokenizer, counter: "PhraseCounter") -> list[Any]:
-    """The shortest tail with ``expect`` content words, grown while the longer phrase is
+    """The last ``expect`` written words of the run ("에이전트 강화학습" for "Agentic RL":
+    Kiwi's morphemes would split 강화학습 and miscount), grown while the longer phrase is
     about as frequent in the corpus as the shorter one (a fixed term, not a stray word)."""
-    content = [i for i, t in enumerate(run) if t.tag in _CONTENT_TAGS]
-    if not content:
+    starts = [i for i, t in enumerate(run) if i == 0 or t.start > run[i - 1].start + run[i - 1].len]
+    starts = [i for i in starts if any(t.tag in _CONTENT_TAGS for t in run[i:])]
+    if not starts:
         return []
-    take = min(expect, len(content), MAX_WORDS)
-    start = _glue(run, content[-take])
-    while take < min(len(content), MAX_WORDS):
-        longer = _glue(run, content[-take - 1])
-        short_terms = [t.term for t in tokenizer._keep_tokens(run[start:])]
-        long_terms = [t.term for t in tokenizer._keep_tokens(run[longer:])]
+    take = min(expect, len(starts), MAX_WORDS)
+    while take < min(len(starts), MAX_WORDS):
+        short_terms = [t.term for t in tokenizer._keep_tokens(run[starts[-take]:])]
+        long_terms = [t.term for t in tokenizer._keep_tokens(run[starts[-take - 1]:])]
         n_short, n_long = counter.count(short_terms), counter.count(long_terms)
         if n_long < 2 or n_long * 2 < n_short:
             break
-        start, take = longer, take + 1
-    return run[start:]
-
-
-def _glue(run: list[Any], i: int) -> int:
-    # A prefix ("대" in 대규모) belongs to the word it precedes.
-    while i > 0 and run[i - 1].tag == "XPN":
-        i -= 1
-    return i
+        take += 1
+    return run[starts[-take]:]
 
 
 def _surface(tokens: list[Any]) -> str:
@@ -303,7 +296,7 @@ def translit_keys(texts: Iterable[str], doc_terms: Sequence[Sequence[str]], toke
     ko: dict[str, str] = {}
     for terms in doc_terms:
         for t in terms:
-            if t not in ko and _HANGUL.search(t):
+            if t not in ko and _HANGUL.search(t) and looks_loanword(t):
                 key = hangul_key(t)
                 if len(key) >= MIN_KEY:
                     ko[t] = key
@@ -311,9 +304,9 @@ def translit_keys(texts: Iterable[str], doc_terms: Sequence[Sequence[str]], toke
     en: dict[str, list[str]] = {}  # stem -> [key, unstemmed word]
     for text in texts:
         for w in _LATIN_WORD.findall(text):
+            if len(w) < 3 or "-" in w or sum(c.isupper() for c in w) > 1:
+                continue  # acronyms and names ("MATTRL", "PaCoRe") are not pronounced words
             w = w.lower()
-            if len(w) < 3 or "-" in w:
-                continue
             s = stem(w)
             if s not in en:
                 key = latin_key(w)

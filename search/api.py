@@ -149,7 +149,12 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
         response.headers[BUILD_HEADER] = served.engine.build_id
         return _with_snippets(served, resp, set())
 
-    @app.post("/api/similar", response_model=SearchOut, responses=ERRORS, tags=["papers"])
+    @app.post(
+        "/api/similar",
+        response_model=SearchOut,
+        responses={400: {"model": Error, "description": "The body could not be read (not UTF-8)."}, **ERRORS},
+        tags=["papers"],
+    )
     def similar_to_text(response: Response, body: SimilarIn) -> dict[str, Any]:
         """Papers similar to a text, e.g. a pasted abstract."""
         served = holder.current()

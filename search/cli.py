@@ -79,6 +79,15 @@ def index_group() -> None:
 @click.option("--require-dense", is_flag=True, help="Fail instead of falling back to BM25 when the model cannot load.")
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
 @click.option("--full", is_flag=True, help="Rebuild everything: ignore the token, embedding and parse caches.")
+@click.option(
+    "--gate",
+    "gate_qrels",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="Relevance set (eval format): refuse to swap in a build scoring below the served one.",
+)
+@click.option("--min-ndcg", type=click.FloatRange(0, 1), default=None, help="With --gate: also refuse below this nDCG@10.")
+@click.option("--force", is_flag=True, help="With --gate: swap in the new build even if it fails the gate.")
 @json_option
 @domain_errors
 def build_cmd(
@@ -89,6 +98,9 @@ def build_cmd(
     require_dense: bool,
     progress: bool | None,
     full: bool,
+    gate_qrels: Path | None,
+    min_ndcg: float | None,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Parse digests and build (or rebuild) the index; the new build is swapped in whole.
@@ -97,22 +109,30 @@ def build_cmd(
     Example:
       papersearch index build --source data/digests --index /tmp/ps-index
       papersearch index build --model ./models/multilingual-e5-small --json
+      papersearch index build --gate ../shared/eval/dev.json --min-ndcg 0.7
     """
     from index.build import build_index
+    from index.gate import QualityGate
+    from search.evaluate import load_qrels
 
     if no_dense and require_dense:
         raise click.UsageError("--no-dense and --require-dense contradict each other")
     env_source = os.environ.get("PAPERSEARCH_SOURCE")
     srcs = list(sources) or [Path(env_source) if env_source else DEFAULT_SOURCE]
     dense = "off" if no_dense else "required" if require_dense else "auto"
+    if gate_qrels is None and (min_ndcg is not None or force):
+        raise click.UsageError("--min-ndcg and --force need --gate QRELS")
+    log = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    gate = QualityGate(load_qrels(gate_qrels), _root(index_root), min_ndcg, force, log) if gate_qrels else None
     report = build_index(
         srcs,
         _root(index_root),
         model=model,
         dense=dense,
         progress=progress,
-        log=lambda msg: click.echo(msg, err=True),
+        log=log,
         full=full,
+        gate=gate,
     )
     if as_json:
         _print_json(report.to_dict())

@@ -59,7 +59,7 @@ class SearchEngine:
         self.bm25 = BM25Retriever(self.files.bm25, self.ids, self.tokenizer)
         # The mined Korean↔English term bridge; builds made without one expand nothing.
         glossary = read_json(self.files.glossary) if self.files.glossary.exists() else None
-        self.expander = Expander(glossary, self.bm25.vocab)
+        self.expander = Expander(glossary, self.bm25.document_frequency, len(self.ids))
         self.dense: DenseRetriever | None = None
         self.model_notice: str | None = None
         dense_meta = self.manifest.get("dense")

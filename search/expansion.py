@@ -19,12 +19,13 @@ Expansion terms the index does not contain are dropped: they could never match.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from search.translit import MIN_KEY, hangul_key, hangul_vowels, latin_key, latin_vowels
+from search.translit import MIN_KEY, hangul_key, hangul_vowels, latin_key, latin_vowels, looks_loanword
 
 W_SPACING = 0.8
 W_TRANSLIT = 0.7
@@ -35,14 +36,15 @@ _HANGUL_RUN = re.compile(r"[가-힣]+")
 _LATIN_RUN = re.compile(r"[A-Za-z]+")
 _HANGUL = re.compile(r"[가-힣]")
 MAX_TAIL = 3  # characters of particle/ending a compound may carry ("손실만으로")
-MIN_VOWEL_MATCH = 0.5
+MIN_VOWEL_MATCH = 0.4
 
 
 class Expander:
     """Expands a query's own terms; built once per loaded index."""
 
-    def __init__(self, glossary: Mapping[str, Any] | None, vocab: Mapping[str, Any]):
-        self.vocab = vocab
+    def __init__(self, glossary: Mapping[str, Any] | None, df: Callable[[str], int], n_docs: int):
+        self.df = df
+        self.n_docs = n_docs
         g = glossary or {}
         # Phrase pairs, both directions: source term set → target terms.
         self.phrases: dict[str, list[tuple[frozenset[str], tuple[str, ...]]]] = defaultdict(list)
@@ -68,24 +70,36 @@ class Expander:
         out = dict(own)
         order = list(own)
 
-        def add(term: str, weight: float) -> None:
-            if term in self.vocab and out.get(term, 0.0) < weight:
+        def add(term: str, weight: float, sources: Iterable[str]) -> None:
+            # A translation carries no more evidence than the words it translates: its
+            # weight is scaled down when it is rarer in the corpus (higher IDF) than they
+            # are. Without that, English terms, rare in Korean prose, outweigh the query.
+            if not self.df(term):
+                return
+            src = [self.idf(s) for s in sources if self.df(s)]
+            if src:
+                weight *= min(1.0, (sum(src) / len(src)) / self.idf(term))
+            if out.get(term, 0.0) < weight:
                 out[term] = weight
 
         for term in self._spacing(query, order):
-            add(term, W_SPACING)
-        for term in self._transliterations(query, order):
-            add(term, W_TRANSLIT)
-        present = set(out)
-        for first in present:
+            add(term, W_SPACING, ())
+        base = set(out)  # the query's words, however spaced: sources for translation
+        for term, src in self._transliterations(query, order):
+            add(term, W_TRANSLIT, (src,) if src in base else ())
+        for first in base:
             for src, dst in self.phrases.get(first, ()):
-                if src <= present:
+                if src <= base:
                     for term in dst:
-                        add(term, W_PHRASE)
-        for term in list(present):
+                        add(term, W_PHRASE, src)
+        for term in base:
             for other in self.words.get(term, ()):
-                add(other, W_WORD)
+                add(other, W_WORD, (term,))
         return out
+
+    def idf(self, term: str) -> float:
+        df = self.df(term)
+        return math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
 
     # -- spacing ----------------------------------------------------------------------
 
@@ -93,11 +107,13 @@ class Expander:
         found: list[str] = []
         # Joined: "다중 턴" where the corpus writes "다중턴" as one term.
         for a, b in zip(order, order[1:]):
-            if _HANGUL.search(a) and _HANGUL.search(b) and a + b in self.vocab:
+            if _HANGUL.search(a) and _HANGUL.search(b) and self.df(a + b):
                 found.append(a + b)
-        # Split: a written compound Kiwi did not take apart into corpus words.
+        # Split: a written compound Kiwi analysed into a word the corpus lacks ("캡션손실"
+        # → 션 + 손실). Words Kiwi handled are left alone: "공정성과" is 공정성 + a particle.
+        unknown = [t for t in order if _HANGUL.search(t) and not self.df(t)]
         for word in _HANGUL_RUN.findall(query):
-            if len(word) >= 3 and word not in self.vocab:
+            if len(word) >= 3 and any(t in word for t in unknown) and not self.df(word):
                 parts = self._segment(word)
                 if parts and len(parts) > 1:
                     found.extend(parts)
@@ -113,7 +129,7 @@ class Expander:
                 continue
             for j in range(i + 2, n + 1):
                 piece = word[i:j]
-                if piece in self.vocab:
+                if self.df(piece):
                     cand = best[i] + [piece]  # type: ignore[operator]
                     if best[j] is None or len(cand) < len(best[j]):  # type: ignore[arg-type]
                         best[j] = cand
@@ -124,18 +140,28 @@ class Expander:
 
     # -- transliteration ----------------------------------------------------------------
 
-    def _transliterations(self, query: str, order: list[str]) -> list[str]:
-        found: list[str] = []
+    def _transliterations(self, query: str, order: list[str]) -> list[tuple[str, str]]:
+        """(corpus word, query term it transliterates) pairs, both scripts."""
+        found: list[tuple[str, str]] = []
         for term in order:
-            key = hangul_key(term)
+            key = hangul_key(term) if looks_loanword(term) else ""
             if len(key) >= MIN_KEY:
                 cands = [(stem, latin_vowels(word)) for stem, word in self.en_by_key.get(key, ())]
-                found.extend(_closest(hangul_vowels(term), cands))
-        for word in _LATIN_RUN.findall(query):
+                found.extend((t, term) for t in _closest(hangul_vowels(term), cands))
+                if not self.df(term):
+                    # A loanword spelt otherwise than in the corpus (트렌스포머 / 트랜스포머).
+                    cands = [(t, hangul_vowels(t)) for t in self.ko_by_key.get(key, ())]
+                    found.extend((t, term) for t in _closest(hangul_vowels(term), cands))
+        stems = [t for t in order if not _HANGUL.search(t)]
+        words = _LATIN_RUN.findall(query)
+        # Korean does not inflect loanwords: "agents" is spelt 에이전트.
+        words += [w[:-1] for w in words if len(w) > 3 and w.endswith("s") and not w.endswith("ss")]
+        for word in words:
             key = latin_key(word)
             if len(key) >= MIN_KEY:
                 cands = [(t, hangul_vowels(t)) for t in self.ko_by_key.get(key, ())]
-                found.extend(_closest(latin_vowels(word), cands))
+                src = next((s for s in stems if word.lower().startswith(s)), "")
+                found.extend((t, src) for t in _closest(latin_vowels(word), cands))
         return found
 
 

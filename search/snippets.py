@@ -43,11 +43,14 @@ class Snippeter:
 
     def for_paper(self, paper: Paper, terms: Iterable[str]) -> Snippet:
         wanted = frozenset(terms)
-        best: tuple[int, str, str, list[tuple[int, int]]] | None = None
+        # Score: distinct matched terms, then matches; a tie keeps the earlier (more
+        # readable) field, so the summary wins unless another part covers more of the query.
+        best: tuple[tuple[int, int], str, str, list[tuple[int, int]]] | None = None
         for name, text in _fields(paper):
-            spans = self._spans(paper.id, name, text, wanted) if wanted else []
-            if best is None or len(spans) > best[0]:
-                best = (len(spans), name, text, spans)
+            found = self._matches(paper.id, name, text, wanted) if wanted else []
+            score = (len({term for term, _s, _e in found}), len(found))
+            if best is None or score > best[0]:
+                best = (score, name, text, merge([(s, e) for _t, s, e in found], text))
             if not wanted:
                 break  # nothing to look for: the first field (the summary) will do
         if best is None:
@@ -55,7 +58,7 @@ class Snippeter:
         _, name, text, spans = best
         return cut(text, spans, self.window, name)
 
-    def _spans(self, pid: str, name: str, text: str, wanted: frozenset[str]) -> list[tuple[int, int]]:
+    def _matches(self, pid: str, name: str, text: str, wanted: frozenset[str]) -> list[tuple[str, int, int]]:
         key = (pid, name)
         toks = self._cache.get(key)
         if toks is None:
@@ -63,7 +66,7 @@ class Snippeter:
             if len(self._cache) >= CACHE_SIZE:
                 self._cache.clear()  # crude but bounded; a real corpus refills it quickly
             self._cache[key] = toks
-        return merge([(s, e) for term, s, e in toks if term in wanted], text)
+        return [tok for tok in toks if tok[0] in wanted]
 
 
 def _fields(paper: Paper) -> list[tuple[str, str]]:
@@ -72,7 +75,13 @@ def _fields(paper: Paper) -> list[tuple[str, str]]:
     if paper.key_points:
         out.append(("key_points", " · ".join(paper.key_points)))
     out += [(f"section:{k}", v) for k, v in paper.sections.items()]
-    return [(n, " ".join(t.split())) for n, t in out if t and t.strip()]
+    return [(n, _flatten(t)) for n, t in out if t and t.strip()]
+
+
+def _flatten(text: str) -> str:
+    """One line of prose: Markdown list dashes dropped, whitespace collapsed."""
+    lines = (line.strip().removeprefix("- ").removeprefix("* ") for line in text.splitlines())
+    return " ".join(" ".join(line.split()) for line in lines if line)
 
 
 def merge(spans: Sequence[tuple[int, int]], text: str) -> list[tuple[int, int]]:

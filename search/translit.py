@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-MIN_KEY = 3
+MIN_KEY = 3  # consonant classes (a leading vowel mark counts as one)
 
 # Consonant classes. Korean merges what English tells apart (p/f, s/sh/j/z, r/l), so the
 # classes are the coarse ones Korean spelling can express.
@@ -29,7 +29,7 @@ def hangul_key(word: str) -> str:
     """Consonant-class key of a Hangul word ("에이전트" → "SNT")."""
     if not _HANGUL_WORD.match(word):
         return ""
-    out: list[str] = []
+    out: list[str] = ["V"] if (ord(word[0]) - 0xAC00) // 588 == 11 else []  # starts with a vowel
     for ch in word:
         code = ord(ch) - 0xAC00
         cho, jong = code // 588, code % 28
@@ -55,7 +55,7 @@ def latin_key(word: str) -> str:
     w = word.lower()
     if not _LATIN_WORD.match(w):
         return ""
-    out: list[str] = []
+    out: list[str] = ["V"] if w[0] in "aeiouyw" else []  # "agent" / 에이전트, "image" / 이미지
     i = 0
     while i < len(w):
         c = w[i]
@@ -86,7 +86,7 @@ def latin_key(word: str) -> str:
 
 # Vowels, coarsely: Korean ㅓ is the sound of an unstressed English vowel, ㅡ and ㅣ after
 # a final consonant are added by Korean spelling and carry nothing.
-_JUNG = ["a", "e", "a", "e", "o", "e", "o", "e", "o", "a", "e", "e", "o", "u", "o", "e", "i", "u", "", "i", "i"]
+_JUNG = ["a", "e", "a", "e", "e", "e", "o", "e", "o", "a", "e", "e", "o", "u", "o", "e", "i", "u", "", "i", "i"]
 
 
 def hangul_vowels(word: str) -> str:
@@ -103,6 +103,36 @@ def latin_vowels(word: str) -> str:
     """First letter of each vowel group of an English word ("model" → "oe")."""
     groups = re.findall(r"[aeiou]+", word.lower())
     return "".join(g[0] for g in groups)
+
+
+# Sino-Korean syllables (most of technical Korean) come from a small inventory: no final
+# consonant besides ㄱ ㄴ ㄹ ㅁ ㅂ ㅇ, no ㅡ without a final, no ㅋ initial, no 디/티, no ㅔ
+# after most consonants, no open ㅓ after most. A syllable outside it marks a loanword
+# (트랜스포머, 모델, 카메라, 로봇); without one, a word sharing a key with an English word
+# is a coincidence (사람 and "slam").
+_SINO_FINALS = {0, 1, 4, 8, 16, 17, 21}  # none, ㄱ ㄴ ㄹ ㅁ ㅂ ㅇ
+_E, _EO, _EU, _I, _WEO, _WE = 5, 4, 18, 20, 14, 15
+_CHO_K, _CHO_T, _CHO_TT, _CHO_D = 15, 16, 4, 3
+
+
+def looks_loanword(word: str) -> bool:
+    """Whether a Hangul word has a syllable no Sino-Korean word has."""
+    for ch in word:
+        code = ord(ch) - 0xAC00
+        if not 0 <= code < 11172:
+            continue
+        cho, jung, jong = code // 588, (code % 588) // 28, code % 28
+        if jong not in _SINO_FINALS or cho == _CHO_K or jung in (_WEO, _WE) and not jong:
+            return True
+        if jung == _EU and not jong:
+            return True
+        if jung == _I and cho in (_CHO_D, _CHO_TT, _CHO_T):
+            return True
+        if jung == _E and cho not in (9, 10, 12, 13, 14):  # 세 제 체 (and ㅆ ㅉ) are Sino
+            return True
+        if jung == _EO and not jong and cho not in (0, 1, 9, 11, 12, 14, 18):  # 거 서 어 저 처 허
+            return True
+    return False
 
 
 def _squeeze(classes: list[str]) -> str:

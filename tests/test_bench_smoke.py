@@ -1,0 +1,23 @@
+"""The benchmark script runs end to end in its tiny smoke mode (numbers are not checked:
+speed is measured by running the bench, never asserted in a test)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_bench_smoke_prints_a_table(tmp_path: Path) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--work", str(tmp_path / "bench")],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout
+    assert "| papers | measure | value | notes |" in out
+    for measure in ("build (full, from scratch)", "incremental +10 papers", "query bm25", "query hybrid",
+                    "rank_bm25 BM25Okapi", "bm25s, whitespace tokens", "ANN hnsw recall@10", "resident memory"):
+        assert measure in out, measure

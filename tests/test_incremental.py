@@ -1,0 +1,211 @@
+"""Incremental builds: only new or changed papers go through Kiwi and the model; removed
+papers disappear; ``full`` redoes everything; the report counts each kind."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from index.build import build_index, paper_hash
+from index.digest import parse_sources
+from index.embed_cache import EmbeddingCache
+from index.incremental import record_hash
+from index.synthetic import add_papers
+from index.token_cache import TokenCache
+from search.cli import main as cli
+from search.engine import SearchEngine
+from search.layout import BuildFiles, IndexLayout
+from search.tokenizer import KiwiTokenizer
+
+EDITED_ID = "2509.02544"  # UI-TARS-2, in 2025-09-03.md
+
+
+class KiwiSpy:
+    """Counts the texts that reach Kiwi, by wrapping the real tokenize_many."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.texts: list[str] = []
+        real = KiwiTokenizer.tokenize_many
+
+        def spy(tok: KiwiTokenizer, texts, on_progress=None):  # type: ignore[no-untyped-def]
+            self.texts.extend(texts)
+            return real(tok, texts, on_progress=on_progress)
+
+        monkeypatch.setattr(KiwiTokenizer, "tokenize_many", spy)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory, digests: Path) -> tuple[Path, Path]:
+    """A corpus copy and a BM25 index of it (caches warm), built once for the module."""
+    work = tmp_path_factory.mktemp("incr-base")
+    corpus = work / "corpus"
+    shutil.copytree(digests, corpus)
+    root = work / "index"
+    report = build_index([corpus], root, dense="off", progress=False)
+    papers = report.papers
+    assert report.to_dict()["added"] == papers and report.to_dict()["reused"] == 0
+    return corpus, root
+
+
+@pytest.fixture
+def copy(base: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    corpus, root = base
+    shutil.copytree(corpus, tmp_path / "corpus")
+    shutil.copytree(root, tmp_path / "index", symlinks=True)
+    # Parse-cache entries are keyed by path: point them at the copy.
+    cache = tmp_path / "index" / "cache" / "parsed.jsonl"
+    cache.write_text(cache.read_text(encoding="utf-8").replace(str(corpus), str(tmp_path / "corpus")), encoding="utf-8")
+    return tmp_path / "corpus", tmp_path / "index"
+
+
+def test_unchanged_rebuild_reuses_everything(copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, root = copy
+    served = SearchEngine.open(root, load_model=False).ids
+    spy = KiwiSpy(monkeypatch)
+    # sources are recorded per paper, so the copy's papers differ from the base's by path:
+    # a first rebuild re-hashes them (changed) but Kiwi sees nothing — its cache is by text.
+    first = build_index([corpus], root, dense="off", progress=False).to_dict()
+    assert first["changed"] == len(served) and first["added"] == first["removed"] == 0
+    second = build_index([corpus], root, dense="off", progress=False).to_dict()
+    assert (second["added"], second["changed"], second["removed"], second["reused"]) == (0, 0, 0, len(served))
+    assert spy.texts == []
+
+
+def test_added_changed_and_removed_papers(copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, root = copy
+    build_index([corpus], root, dense="off", progress=False)  # settle paths (see above)
+    removed_file = corpus / "2026-01-13.md"
+    removed_ids = {p.id for p in parse_sources([removed_file]).papers}
+    removed_file.unlink()
+    edited = corpus / "2025-09-03.md"
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(text.replace("데이터 플라이휠 파이프라인", "데이터 플라이휠 파이프라인과 Zorbulaxian"), encoding="utf-8")
+    add_papers(corpus / "new", 0, 3)  # three papers on a later day
+    spy = KiwiSpy(monkeypatch)
+
+    report = build_index([corpus], root, dense="off", progress=False).to_dict()
+
+    total = report["papers"]
+    assert report["added"] == 3
+    assert report["changed"] == 1
+    assert report["removed"] == len(removed_ids) > 0
+    assert report["reused"] == total - 4
+    # Kiwi saw only the new papers' texts and the edited paper's body (its title is unchanged).
+    assert len(spy.texts) == 3 * 2 + 1
+    assert any("Zorbulaxian" in t for t in spy.texts)
+    engine = SearchEngine.open(root, load_model=False)
+    assert not removed_ids & set(engine.ids)
+    assert engine.search("Zorbulaxian", mode="bm25").results[0].paper.id == EDITED_ID
+
+
+def test_full_rebuild_ignores_caches(copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, root = copy
+    spy = KiwiSpy(monkeypatch)
+    report = build_index([corpus], root, dense="off", progress=False, full=True).to_dict()
+    assert report["reused"] == 0
+    assert len(spy.texts) == 2 * report["papers"]
+
+
+def test_incremental_index_equals_full_index(copy: tuple[Path, Path], tmp_path: Path) -> None:
+    corpus, root = copy
+    add_papers(corpus / "new", 0, 5)
+    build_index([corpus], root, dense="off", progress=False)
+    fresh = tmp_path / "fresh"
+    build_index([corpus], fresh, dense="off", progress=False, full=True)
+    a, b = SearchEngine.open(root, load_model=False), SearchEngine.open(fresh, load_model=False)
+    assert a.ids == b.ids
+    for q in ("다중 턴 강화학습", "GUI agent", "세계 모델"):
+        assert [h.paper.id for h in a.search(q, mode="bm25").results] == [h.paper.id for h in b.search(q, mode="bm25").results]
+
+
+def test_paper_hash_matches_the_stored_record(base: tuple[Path, Path]) -> None:
+    _, root = base
+    files = BuildFiles(IndexLayout(root).current_build())
+    rows = list(files.iter_papers())
+    engine = SearchEngine.open(root, load_model=False)
+    assert [record_hash(r) for r in rows] == [paper_hash(p) for p in engine.papers]
+
+
+def test_token_cache_survives_a_reload_and_ignores_damage(tmp_path: Path) -> None:
+    tok = KiwiTokenizer()
+    cache = TokenCache(tmp_path, tok)
+    texts = ["강화학습을 이용한 GUI 에이전트", "세계 모델", "강화학습을 이용한 GUI 에이전트"]
+    first = cache.tokenize(texts)
+    cache.save()
+    again = TokenCache(tmp_path, tok)
+    assert len(again.row_of) == 2 and again.tokenize(texts) == first and again.misses == 0
+    assert first[0] == tok.tokenize(texts[0])
+    assert cache.path is not None
+    cache.path.write_bytes(b"not a zip")
+    assert TokenCache(tmp_path, tok).row_of == {}
+
+
+class FakeEncoder:
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def describe(self) -> dict:
+        return {"model": "fake", "dim": 4}
+
+    def encode_passages(self, texts, progress=False):  # type: ignore[no-untyped-def]
+        self.seen.extend(texts)
+        v = np.array([[len(t), t.count("a"), 1.0, 2.0] for t in texts], dtype=np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_embedding_cache_encodes_only_unseen_texts(tmp_path: Path) -> None:
+    enc = FakeEncoder()
+    first = EmbeddingCache(tmp_path, enc.describe()).encode(["a", "bb", "a"], enc)
+    assert enc.seen == ["a", "bb"]
+    second = EmbeddingCache(tmp_path, enc.describe()).encode(["bb", "ccc", "a"], enc)
+    assert enc.seen == ["a", "bb", "ccc"]
+    np.testing.assert_allclose(second[[0, 2]], first[[1, 0]])
+    other = EmbeddingCache(tmp_path, {"model": "other", "dim": 4})
+    assert other.row_of == {}  # another model never reuses these vectors
+    assert len(list((tmp_path / "embeddings").glob("*/vectors-*.npy"))) == 1
+
+
+def test_dense_incremental_appends_and_reencodes_only_new(
+    base: tuple[Path, Path], tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from search.encoder import Encoder
+
+    corpus, _ = base
+    root = tmp_path / "dense"
+    first = build_index([corpus], root, model=str(tiny_model_dir), dense="required", progress=False)
+    seen: list[str] = []
+    real = Encoder.encode_passages
+
+    def spy(self, texts, progress=False):  # type: ignore[no-untyped-def]
+        seen.extend(texts)
+        return real(self, texts, progress=progress)
+
+    monkeypatch.setattr(Encoder, "encode_passages", spy)
+    add_papers(tmp_path / "new", 0, 4)
+    report = build_index([corpus, tmp_path / "new"], root, model=str(tiny_model_dir), dense="required", progress=False)
+    assert len(seen) == 4 and report.to_dict()["added"] == 4
+    engine = SearchEngine.open(root)
+    assert engine.dense is not None and engine.dense.index.ntotal == first.papers + 4
+    new_id = engine.ids[-1]
+    hit = engine.similar(paper_id=engine.ids[0], k=5)
+    assert hit.results and all(h.paper.id != engine.ids[0] for h in hit.results)
+    # the appended rows are the new papers' own vectors
+    row = engine.row_of[new_id]
+    _, rows = engine.dense.index.search(engine.dense.vector(row).reshape(1, -1), 1)
+    assert int(rows[0][0]) == row
+
+
+def test_cli_full_flag_and_json_counts(copy: tuple[Path, Path]) -> None:
+    corpus, root = copy
+    res = CliRunner().invoke(cli, ["index", "build", "--source", str(corpus), "--index", str(root), "--no-dense", "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output[res.output.index("{"):])
+    assert {"added", "changed", "removed", "reused"} <= set(data)
+    res = CliRunner().invoke(cli, ["index", "build", "--source", str(corpus), "--index", str(root), "--no-dense", "--full"])
+    assert res.exit_code == 0, res.output
+    assert "0 added, 0 changed, 0 removed, 0 reused" in res.output
