@@ -307,5 +307,10 @@ def _print_table(resp: Any) -> None:
         click.echo(f"     {h.paper.id}  {h.paper.date or '':10}  score {h.score:.4f}  [{', '.join(legs)}]  {h.paper.url}")
 
 
+# Registered here rather than defined here: the server command has its own module.
+from search.serve_cli import serve_cmd  # noqa: E402
+
+main.add_command(serve_cmd, "serve")
+
 if __name__ == "__main__":
     sys.exit(main())

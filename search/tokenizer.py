@@ -38,7 +38,7 @@ class TokenizerSettings:
     latin_lowercase: bool = True
     latin_stemmer: str | None = "english"
     latin_stopwords: str | None = "en"
-    version: int = 2  # bump when the token rules in this module change (also keys the token cache)
+    version: int = 3  # bump when the token rules in this module change (also keys the token cache)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -122,7 +122,15 @@ class KiwiTokenizer:
             if tag not in self._keep:
                 continue
             term = tok.form
+            end = tok.start + tok.len
             if tag == "SL":
+                # Kiwi keeps a sentence-final period on Latin words ("RL." in "... RL."),
+                # which would never meet the query's "rl".
+                stripped = term.rstrip(".")
+                end -= len(term) - len(stripped)
+                term = stripped
+                if not term:
+                    continue
                 # Plural acronyms ("LLMs", "VLMs") are the acronym; Snowball leaves them be.
                 if len(term) > 2 and term[-1] == "s" and term[:-1].isupper():
                     term = term[:-1]
@@ -136,7 +144,7 @@ class KiwiTokenizer:
                     term = self._stem(term)
             elif term in self._ko_stop:
                 continue
-            kept.append(Token(term, tok.start, tok.start + tok.len))
+            kept.append(Token(term, tok.start, end))
         return kept
 
     def check_compatible(self, built_with: dict[str, Any]) -> None:
@@ -158,7 +166,7 @@ def _latin_stopwords(name: str | None) -> frozenset[str]:
     if name != "en":
         raise ValueError(f"unknown stopword list {name!r}")
     # Question words matter in English queries ("how do ...") no more than particles do.
-    return frozenset(STOPWORDS_EN) | {"can", "do", "does", "how", "what", "which", "why", "just", "only", "when", "we", "our", "its", "from", "via", "up", "your"}
+    return frozenset(STOPWORDS_EN) | {"can", "do", "does", "how", "what", "which", "why", "just", "only", "when", "we", "our", "its", "from", "via", "up", "your", "e.g", "i.e", "etc"}
 
 
 def _stemmer(name: str | None) -> Callable[[str], str] | None:

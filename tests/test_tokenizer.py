@@ -57,3 +57,11 @@ def test_settings_round_trip_through_json() -> None:
 
     s = TokenizerSettings.default()
     assert json.loads(json.dumps(s.to_dict())) == s.to_dict()
+
+
+def test_sentence_final_period_is_not_part_of_a_latin_term(tok: KiwiTokenizer) -> None:
+    text = "이 논문은 Agentic RL. 그리고 e.g. 예시"
+    terms = tok.tokenize(text)
+    assert "rl" in terms and "rl." not in terms and "e.g" not in terms
+    rl = next(t for t in tok.analyze(text) if t.term == "rl")
+    assert text[rl.start : rl.end] == "RL"
