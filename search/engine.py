@@ -9,7 +9,7 @@ from typing import Any
 
 from search.bm25 import BM25Retriever
 from search.dense import DenseRetriever
-from search.encoder import Encoder, canonical_model_name
+from search.encoder import Encoder, Prompts, canonical_model_name
 from search.errors import InvalidQuery, ModelMismatch, ModelUnavailable, PaperNotFound
 from search.fusion import DEFAULT_RRF_K, fuse
 from search.expansion import Expander
@@ -48,7 +48,11 @@ class Filters:
 class SearchEngine:
     """Loads a build once (papers, BM25, FAISS, model) and answers queries from memory."""
 
-    def __init__(self, build_dir: Path, model: str | None = None, load_model: bool = True):
+    def __init__(
+        self, build_dir: Path, model: str | None = None, load_model: bool = True, encoder: Encoder | None = None
+    ):
+        """``encoder``: an already loaded model to reuse when it is the one this build
+        needs (a server reloading a new build of the same index loads it only once)."""
         self.files = BuildFiles(build_dir)
         self.manifest = self.files.read_manifest()
         self.tokenizer = KiwiTokenizer(TokenizerSettings.default())
@@ -71,7 +75,7 @@ class SearchEngine:
                 )
             self.dense = DenseRetriever(self.files.vectors, self.files.faiss_index, self.ids, dense_meta["index"])
             if load_model:
-                self._load_model(dense_meta)
+                self._load_model(dense_meta, encoder)
             else:
                 self.model_notice = "embedding model not loaded"
         else:
@@ -81,17 +85,18 @@ class SearchEngine:
     def open(cls, index_root: Path | str, model: str | None = None, load_model: bool = True) -> "SearchEngine":
         return cls(IndexLayout(index_root).current_build(), model=model, load_model=load_model)
 
-    def _load_model(self, meta: Mapping[str, Any]) -> None:
-        try:
-            encoder = Encoder(meta["model"])
-        except ModelUnavailable as e:
-            self.model_notice = str(e)
-            return
+    def _load_model(self, meta: Mapping[str, Any], reuse: Encoder | None = None) -> None:
+        if reuse is not None and reuse.name == meta["model"]:
+            encoder = reuse
+        else:
+            try:
+                encoder = Encoder(meta["model"])
+            except ModelUnavailable as e:
+                self.model_notice = str(e)
+                return
         if encoder.dim != meta["dim"]:
             raise ModelMismatch(f"model {meta['model']!r} gives {encoder.dim}-d vectors, index has {meta['dim']}-d")
         # Prompts follow the build, so a query is encoded exactly as the passages expect.
-        from search.encoder import Prompts
-
         encoder.prompts = Prompts(**meta["prompts"])
         assert self.dense is not None
         self.dense.encoder = encoder

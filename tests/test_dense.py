@@ -174,3 +174,9 @@ def test_cli_dense_and_similar(dense_index: Path) -> None:
     assert len(out["results"]) == 5 and UI_TARS not in [r["id"] for r in out["results"]]
     out = json.loads(runner.invoke(main, ["similar", "--text", "GUI 에이전트 강화학습", "--index", str(dense_index), "--json"]).stdout)
     assert out["mode"] == "dense" and out["results"]
+
+
+def test_a_loaded_model_is_reused_for_the_same_index_model(dense_index: Path, dense_engine: SearchEngine) -> None:
+    again = SearchEngine(dense_engine.files.path, encoder=dense_engine.dense.encoder)
+    assert again.dense.encoder is dense_engine.dense.encoder
+    assert again.search("다중 턴 강화학습", k=3).mode == "hybrid"
