@@ -18,7 +18,6 @@ import json
 import platform
 import random
 import shutil
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -72,11 +71,22 @@ def ensure_index(work: Path, n: int, model: Path | None, rebuild: bool, table: T
     if rebuild or not saved.exists():
         shutil.rmtree(root, ignore_errors=True)
         saved.write_text(json.dumps(_build([corpus], root, model)), encoding="utf-8")
+    elif not _has_paper_hashes(root):
+        _build([corpus], root, model, full=False)  # an index cached before paper_hashes.json: upgrade it once
     report = json.loads(saved.read_text(encoding="utf-8"))
     t = report["timings"]
     total = report["wall"]
     table.add(n, "build (full, from scratch)", f"{n / total:,.0f} papers/s", f"{total:.1f} s; Kiwi {t.get('tokenize', 0) / total:.0%} of it; " + ", ".join(f"{k} {v:.1f}s" for k, v in t.items()))
     return root
+
+
+def _has_paper_hashes(root: Path) -> bool:
+    from search.layout import BuildFiles, IndexLayout
+
+    try:
+        return BuildFiles(IndexLayout(root).current_build()).paper_hashes.exists()
+    except Exception:  # no readable index: the build above made one, or the bench fails later
+        return False
 
 
 def incremental(work: Path, n: int, root: Path, model: Path | None, table: Table) -> None:
@@ -94,9 +104,11 @@ def incremental(work: Path, n: int, root: Path, model: Path | None, table: Table
     finally:
         shutil.rmtree(copy, ignore_errors=True)
     encode = r["timings"].get("embed", 0.0)
+    load = r["timings"].get("load_model", 0.0)  # importing sentence-transformers, mostly
     table.add(
         n, "incremental +10 papers", f"{r['wall']:.2f} s",
-        f"added {r['added']}, reused {r['reused']}; embed step (incl. encoding) {encode:.2f}s; " + ", ".join(f"{k} {v:.2f}s" for k, v in r["timings"].items()),
+        f"{r['wall'] - load - encode:.2f} s without model load and embed step; added {r['added']}, reused {r['reused']}; "
+        + ", ".join(f"{k} {v:.2f}s" for k, v in r["timings"].items()),
     )
 
 

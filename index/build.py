@@ -10,17 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from index.bm25_build import BM25Params, document_tokens, write_bm25
-from index.glossary import mine_glossary
+from index.bm25_build import BM25Params, TokenDocs, write_bm25
+from index.glossary_update import build_glossary
 from index.dense_build import choose_index, extend_dense, write_dense
 from index.embed_cache import EmbeddingCache
-from index.incremental import Delta, compare, record_hash
+from index.incremental import Delta, compare, record_hash, write_papers
 from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
 from index.token_cache import TokenCache
 from search.encoder import Encoder, default_model_name, passage_text
 from search.errors import ModelUnavailable, PaperSearchError
-from search.layout import FORMAT_VERSION, BuildFiles, BuildLock, IndexLayout, StagedBuild, write_json, write_jsonl
+from search.layout import FORMAT_VERSION, BuildFiles, BuildLock, IndexLayout, StagedBuild, write_json
 from search.records import Paper, ParseIssue
 from search.tokenizer import KiwiTokenizer
 
@@ -87,7 +87,8 @@ def build_index(
             )
 
         t = time.perf_counter()
-        delta = compare(papers, [paper_hash(p) for p in papers], layout, full=full)
+        hashes = parsed.hashes or [paper_hash(p) for p in papers]  # the parse cache keeps most
+        delta = compare(papers, hashes, layout, full=full)
         timings["compare"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -95,19 +96,29 @@ def build_index(
         docs = _tokenize(papers, tokenizer, layout.cache_dir, params, show, use_cache=not full)
         timings["tokenize"] = time.perf_counter() - t
 
+        t = time.perf_counter()
         encoder, notice = _load_encoder(model, dense)
+        timings["load_model"] = time.perf_counter() - t
         if notice:
             log(notice)
 
         with StagedBuild(layout) as stage:
             files = stage.files
-            write_jsonl(files.papers, (p.to_dict() for p in papers))
+            t = time.perf_counter()
+            write_papers(files, papers, hashes, delta)  # copies the served rows when only appending
+            timings["write_papers"] = time.perf_counter() - t
             t = time.perf_counter()
             bm25_meta = write_bm25(docs, files.bm25, params)
             timings["bm25"] = time.perf_counter() - t
             t = time.perf_counter()
             # The term bridge for query expansion; reuses the BM25 token lists for counts.
-            write_json(files.glossary, mine_glossary([p.search_text() for p in papers], docs, tokenizer))
+            # A small change is mined alone and merged into the served glossary.
+            glossary = build_glossary(
+                [p.search_text() for p in papers], docs, tokenizer, fresh=delta.fresh, full=full,
+                changed=delta.added + delta.changed + delta.removed,
+                served=BuildFiles(delta.previous).glossary if delta.previous is not None else None,
+            )
+            write_json(files.glossary, glossary)
             timings["glossary"] = time.perf_counter() - t
             dense_meta = None
             if encoder is not None:
@@ -124,7 +135,7 @@ def build_index(
                     "files": parsed.files,
                     "errors": len(parsed.issues),
                     "sources": [str(s) for s in sources],
-                    "corpus_hash": corpus_hash(papers),
+                    "corpus_hash": corpus_hash(papers, hashes),
                     "tokenizer": tokenizer.settings.to_dict(),
                     "bm25": bm25_meta,
                     "dense": dense_meta,
@@ -154,14 +165,15 @@ def _tokenize(
     params: BM25Params,
     show: bool,
     use_cache: bool = True,
-) -> list[list[str]]:
+) -> TokenDocs:
     cache = TokenCache(cache_dir, tokenizer, enabled=use_cache)
     texts = [p.title for p in papers] + [p.search_text() for p in papers]
     with bar(len(texts), "tokenizing (Kiwi)", show) as pbar:
-        tokens = cache.tokenize(texts, on_progress=pbar.update)
+        rows = cache.rows(texts, on_progress=pbar.update)
     cache.save()
     n = len(papers)
-    return [document_tokens(tokens[i], tokens[n + i], params) for i in range(n)]
+    # Documents stay token ids; BM25 reads the ids, token strings are made on demand.
+    return TokenDocs.from_rows(cache.ids, cache.offsets, cache.vocab, rows[:n], rows[n:], params)
 
 
 def _load_encoder(model: str | None, dense: DenseMode) -> tuple[Encoder | None, str | None]:
@@ -200,8 +212,11 @@ def paper_hash(paper: Paper) -> str:
     return record_hash(paper.to_dict())
 
 
-def corpus_hash(papers: Sequence[Paper]) -> str:
+def corpus_hash(papers: Sequence[Paper], hashes: Sequence[str] | None = None) -> str:
+    """Order-independent: the paper hashes (given, or computed) sorted by paper id."""
+    if hashes is None:
+        hashes = [paper_hash(p) for p in papers]
     h = hashlib.sha256()
-    for p in sorted(papers, key=lambda p: p.id):
-        h.update(paper_hash(p).encode())
+    for _, ph in sorted(zip((p.id for p in papers), hashes)):
+        h.update(ph.encode())
     return h.hexdigest()

@@ -48,6 +48,8 @@ class ParseResult:
     papers: list[Paper] = field(default_factory=list)
     issues: list[ParseIssue] = field(default_factory=list)
     files: int = 0
+    # Content hash of each paper (``index.incremental.record_hash``) where known, else None.
+    hashes: list[str] | None = None
 
 
 def collect_digest_files(sources: Sequence[Path]) -> tuple[list[Path], list[ParseIssue]]:
@@ -295,3 +297,13 @@ def merge_papers(papers: Iterable[Paper]) -> list[Paper]:
 
 def _line_of(raw: bytes, offset: int) -> int:
     return raw.count(b"\n", 0, offset) + 1
+
+
+def resolve_sources(sources: Sequence[Path]) -> list[Path]:
+    """The digests to build from: those given, else ``$PAPERSEARCH_SOURCE``, else
+    ``data/digests`` (the sample corpus, relative to the working directory)."""
+    import os
+
+    if sources:
+        return [Path(s) for s in sources]
+    return [Path(os.environ.get("PAPERSEARCH_SOURCE") or "data/digests")]

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from search.errors import PaperSearchError
-from search.layout import BuildFiles, IndexLayout
+from search.layout import BuildFiles, IndexLayout, read_json, write_jsonl
 from search.records import Paper
 
 
@@ -38,19 +41,65 @@ class Delta:
     # The served build's rows are exactly the first rows of the new one, unchanged:
     # row-aligned artifacts (vectors, ANN index) can be extended instead of rebuilt.
     appends_only: bool = False
+    # Rows of the new build that are added or changed: what a merged glossary mines.
+    fresh: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, int]:
         return {"added": self.added, "changed": self.changed, "removed": self.removed, "reused": self.reused}
 
 
+def write_hashes(files: BuildFiles, papers: Sequence[Paper], hashes: Sequence[str]) -> None:
+    """``paper_hashes.json``: the (id, hash) of each papers.jsonl row, in row order."""
+    write_jsonl(files.paper_hashes, [{"ids": [p.id for p in papers], "hashes": list(hashes)}])
+
+
+def write_papers(files: BuildFiles, papers: Sequence[Paper], hashes: Sequence[str], delta: Delta) -> None:
+    """papers.jsonl and paper_hashes.json for a new build. In the daily case (the served
+    rows unchanged, new rows appended) the served papers.jsonl is copied byte for byte and
+    only the new rows are encoded: its rows are ``json.dumps`` of the same records."""
+    keep = int(delta.previous_manifest.get("papers", 0)) if delta.appends_only and delta.previous else 0
+    path = files.papers
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "wb") as f:
+            if keep:
+                with open(BuildFiles(delta.previous).papers, "rb") as old:  # type: ignore[arg-type]
+                    shutil.copyfileobj(old, f, 1 << 22)
+            f.write("".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in papers[keep:]).encode())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    write_hashes(files, papers, hashes)
+
+
+def _stored_hashes(files: BuildFiles, count: int) -> list[tuple[str, str]] | None:
+    """The build's stored rows, or None when absent or not matching its papers count."""
+    try:
+        data = read_json(files.paper_hashes)
+        ids, hashes = data["ids"], data["hashes"]
+    except (PaperSearchError, KeyError, TypeError):
+        return None
+    if not (isinstance(ids, list) and isinstance(hashes, list) and len(ids) == len(hashes) == count):
+        return None
+    return list(zip(ids, hashes))
+
+
 def served_hashes(layout: IndexLayout) -> tuple[Path | None, dict[str, Any], list[tuple[str, str]]]:
     """The served build, its manifest and its (id, hash) rows in order; nothing if there
-    is no readable served build (then everything counts as added)."""
+    is no readable served build (then everything counts as added). Read from the build's
+    ``paper_hashes.json``; a build without one has its papers.jsonl hashed instead."""
     try:
         build = layout.current_build()
         files = BuildFiles(build)
         manifest = files.read_manifest()
-        rows = [(d["id"], record_hash(d)) for d in files.iter_papers()]
+        rows = _stored_hashes(files, manifest.get("papers", -1))
+        if rows is None:
+            rows = [(d["id"], record_hash(d)) for d in files.iter_papers()]
     except (PaperSearchError, KeyError, TypeError):
         return None, {}, []
     return build, manifest, rows
@@ -61,7 +110,7 @@ def compare(papers: Sequence[Paper], hashes: Sequence[str], layout: IndexLayout,
     build, manifest, old_rows = served_hashes(layout)
     old = dict(old_rows)
     delta = Delta(previous=build, previous_manifest=manifest)
-    for p, h in zip(papers, hashes):
+    for row, (p, h) in enumerate(zip(papers, hashes)):
         before = old.get(p.id)
         if before is None:
             delta.added += 1
@@ -69,6 +118,8 @@ def compare(papers: Sequence[Paper], hashes: Sequence[str], layout: IndexLayout,
             delta.changed += 1
         else:
             delta.reused += 1
+            continue
+        delta.fresh.append(row)
     new_ids = {p.id for p in papers}
     delta.removed = sum(1 for pid in old if pid not in new_ids)
     n = len(old_rows)

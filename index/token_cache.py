@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index.bm25_build import gather_segments
 from search.tokenizer import KiwiTokenizer
 
 KEY_BYTES = 16
@@ -112,29 +113,52 @@ class TokenCache:
                 out.append(terms[bounds[row] : bounds[row + 1]].tolist())
         return out
 
+    def rows(self, texts: Sequence[str], on_progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """The row of each text in :attr:`ids` / :attr:`offsets` (unseen texts go to Kiwi
+        and are appended): documents as ids, without making 100k lists of strings."""
+        keys = [text_key(t) for t in texts]
+        todo: dict[bytes, str] = {}
+        for k, t in zip(keys, texts):
+            if k not in self.row_of and k not in todo:
+                todo[k] = t
+        self.misses = len(todo)
+        self.hits = len(set(keys)) - self.misses
+        if on_progress is not None and len(texts) > len(todo):
+            on_progress(len(texts) - len(todo))
+        if todo:
+            tokens = self.tokenizer.tokenize_many(list(todo.values()), on_progress=on_progress)
+            self._append(dict(zip(todo.keys(), tokens)))
+        self._used = keys
+        return np.fromiter((self.row_of[k] for k in keys), dtype=np.int64, count=len(keys))
+
+    def _append(self, fresh: dict[bytes, list[str]]) -> None:
+        """Make freshly tokenized texts cache rows (new terms join the vocabulary)."""
+        pieces = [self.ids]
+        lengths = []
+        for k, toks in fresh.items():
+            for t in toks:
+                if t not in self.term_id:
+                    self.term_id[t] = len(self.vocab)
+                    self.vocab.append(t)
+            pieces.append(np.fromiter((self.term_id[t] for t in toks), dtype=np.int32, count=len(toks)))
+            lengths.append(len(toks))
+            self.row_of[k] = len(self.offsets) - 2 + len(lengths)
+        self.ids = np.concatenate(pieces).astype(np.int32, copy=False)
+        self.offsets = np.concatenate([self.offsets, self.offsets[-1] + np.cumsum(lengths, dtype=np.int64)])
+
     def save(self) -> None:
         """Keep exactly the texts the last :meth:`tokenize` call used."""
         if self.path is None:
             return
         keys = list(dict.fromkeys(self._used))
-        for toks in self.fresh.values():
-            for t in toks:
-                if t not in self.term_id:
-                    self.term_id[t] = len(self.vocab)
-                    self.vocab.append(t)
-        pieces: list[np.ndarray] = []
-        lengths = np.zeros(len(keys), dtype=np.int64)
-        for i, k in enumerate(keys):
-            row = self.row_of.get(k)
-            if row is None:
-                piece = np.fromiter((self.term_id[t] for t in self.fresh[k]), dtype=np.int32)
-            else:
-                piece = self.ids[self.offsets[row] : self.offsets[row + 1]]
-            pieces.append(piece)
-            lengths[i] = piece.size
+        if self.fresh:  # texts from :meth:`tokenize`: make them rows first
+            self._append({k: v for k, v in self.fresh.items() if k not in self.row_of})
+            self.fresh = {}
+        rows = np.fromiter((self.row_of[k] for k in keys), dtype=np.int64, count=len(keys))
+        lengths = self.offsets[rows + 1] - self.offsets[rows]
+        ids = gather_segments(self.ids, self.offsets[rows], lengths).astype(np.int32, copy=False)
         offsets = np.zeros(len(keys) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        ids = np.concatenate(pieces).astype(np.int32, copy=False) if pieces else np.zeros(0, dtype=np.int32)
         vocab_blob, vocab_offsets = _pack_strings(self.vocab)
         key_arr = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), KEY_BYTES)
         self.path.parent.mkdir(parents=True, exist_ok=True)

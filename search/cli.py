@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,6 @@ from search.errors import PaperSearchError
 from search.layout import default_index_root
 
 F = TypeVar("F", bound=Callable[..., Any])
-DEFAULT_SOURCE = Path("data/digests")
 
 
 def domain_errors(fn: F) -> F:
@@ -109,16 +107,16 @@ def build_cmd(
     Example:
       papersearch index build --source data/digests --index /tmp/ps-index
       papersearch index build --model ./models/multilingual-e5-small --json
-      papersearch index build --gate ../shared/eval/dev.json --min-ndcg 0.7
+      papersearch index build --gate tests/data/dev.json --min-ndcg 0.7
     """
     from index.build import build_index
+    from index.digest import resolve_sources
     from index.gate import QualityGate
     from search.evaluate import load_qrels
 
     if no_dense and require_dense:
         raise click.UsageError("--no-dense and --require-dense contradict each other")
-    env_source = os.environ.get("PAPERSEARCH_SOURCE")
-    srcs = list(sources) or [Path(env_source) if env_source else DEFAULT_SOURCE]
+    srcs = resolve_sources(sources)
     dense = "off" if no_dense else "required" if require_dense else "auto"
     if gate_qrels is None and (min_ndcg is not None or force):
         raise click.UsageError("--min-ndcg and --force need --gate QRELS")
@@ -269,7 +267,7 @@ def eval_cmd(qrels: Path, index_root: Path | None, mode: str, k: int, model: str
 
     \b
     Example:
-      papersearch eval ../shared/eval/dev.json --mode bm25 --json
+      papersearch eval tests/data/dev.json --mode bm25 --json
     """
     from search.engine import SearchEngine
     from search.evaluate import evaluate, load_qrels

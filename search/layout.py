@@ -40,6 +40,8 @@ DENSE_DIR = "dense"
 VECTORS = "vectors.npy"
 FAISS_INDEX = "faiss.index"
 GLOSSARY = "glossary.json"
+# (id, content hash) of each papers.jsonl row, so an incremental build need not re-hash them.
+PAPER_HASHES = "paper_hashes.json"
 KEEP_BUILDS = 3  # the served one plus two older ones, so a server mid-reload never loses files
 
 
@@ -107,6 +109,7 @@ class BuildFiles:
     vectors = property(lambda self: self.path / DENSE_DIR / VECTORS)
     faiss_index = property(lambda self: self.path / DENSE_DIR / FAISS_INDEX)
     glossary = property(lambda self: self.path / GLOSSARY)
+    paper_hashes = property(lambda self: self.path / PAPER_HASHES)
 
     def read_manifest(self) -> dict[str, Any]:
         manifest = read_json(self.manifest)

@@ -7,7 +7,6 @@ checkout to a working page.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -17,7 +16,6 @@ from search.layout import default_index_root
 
 # Not imported from search.cli: cli.py imports this module to register the command, and
 # the options are two lines each.
-DEFAULT_SOURCE = Path("data/digests")
 
 
 @click.command("serve")
@@ -96,8 +94,9 @@ def _serve(
         else:
             from index.build import build_index
 
-            env_source = os.environ.get("PAPERSEARCH_SOURCE")
-            srcs = list(sources) or [Path(env_source) if env_source else DEFAULT_SOURCE]
+            from index.digest import resolve_sources
+
+            srcs = resolve_sources(sources)
             click.echo(f"No index at {root}: building it from {', '.join(map(str, srcs))} ...", err=True)
             report = build_index(srcs, root, model=model, log=lambda msg: click.echo(msg, err=True))
             dense = f"dense: {report.model}" if report.dense else "dense: off (BM25 only)"

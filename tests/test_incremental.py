@@ -3,6 +3,7 @@ papers disappear; ``full`` redoes everything; the report counts each kind."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -15,7 +16,7 @@ from index.build import build_index, paper_hash
 from index.digest import parse_sources
 from index.embed_cache import EmbeddingCache
 from index.incremental import record_hash
-from index.synthetic import add_papers
+from index.synthetic import add_papers, generate
 from index.token_cache import TokenCache
 from search.cli import main as cli
 from search.engine import SearchEngine
@@ -59,7 +60,9 @@ def copy(base: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
     shutil.copytree(root, tmp_path / "index", symlinks=True)
     # Parse-cache entries are keyed by path: point them at the copy.
     cache = tmp_path / "index" / "cache" / "parsed.jsonl"
-    cache.write_text(cache.read_text(encoding="utf-8").replace(str(corpus), str(tmp_path / "corpus")), encoding="utf-8")
+    # The cached paper hashes were of the old paths: drop them (the cache recomputes them).
+    rows = [json.loads(line.replace(str(corpus), str(tmp_path / "corpus"))) for line in cache.read_text(encoding="utf-8").splitlines()]
+    cache.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "hashes"}, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return tmp_path / "corpus", tmp_path / "index"
 
 
@@ -129,6 +132,95 @@ def test_paper_hash_matches_the_stored_record(base: tuple[Path, Path]) -> None:
     rows = list(files.iter_papers())
     engine = SearchEngine.open(root, load_model=False)
     assert [record_hash(r) for r in rows] == [paper_hash(p) for p in engine.papers]
+
+
+def test_build_keeps_paper_hashes_and_compare_uses_them(copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus, root = copy
+    build_index([corpus], root, dense="off", progress=False)  # settle paths (see above)
+    files = BuildFiles(IndexLayout(root).current_build())
+    stored = json.loads(files.paper_hashes.read_text(encoding="utf-8"))
+    rows = list(files.iter_papers())
+    assert stored == {"ids": [r["id"] for r in rows], "hashes": [record_hash(r) for r in rows]}
+    generate(corpus / "new", 2, start=dt.date(2030, 1, 1))  # a later day: rows are appended
+    # papers.jsonl is not read (nor re-hashed) when the stored hashes are there
+    monkeypatch.setattr(BuildFiles, "iter_papers", lambda self: (_ for _ in ()).throw(AssertionError("read papers.jsonl")))
+    report = build_index([corpus], root, dense="off", progress=False).to_dict()
+    assert (report["added"], report["changed"], report["removed"], report["reused"]) == (2, 0, 0, len(rows))
+    monkeypatch.undo()
+    # the served rows were copied, the two new ones appended: same file as a fresh write
+    after = BuildFiles(IndexLayout(root).current_build())
+    new_rows = list(after.iter_papers())
+    assert new_rows[: len(rows)] == rows and len(new_rows) == len(rows) + 2
+    assert new_rows == [p.to_dict() for p in SearchEngine.open(root, load_model=False).papers]
+    assert json.loads(after.paper_hashes.read_text(encoding="utf-8"))["hashes"] == [record_hash(r) for r in new_rows]
+
+
+def test_missing_or_stale_paper_hashes_fall_back_to_papers_jsonl(copy: tuple[Path, Path]) -> None:
+    corpus, root = copy
+    build_index([corpus], root, dense="off", progress=False)
+    files = BuildFiles(IndexLayout(root).current_build())
+    n = sum(1 for _ in files.iter_papers())
+    files.paper_hashes.write_text('{"ids": ["x"], "hashes": ["y"]}', encoding="utf-8")  # not n rows
+    report = build_index([corpus], root, dense="off", progress=False).to_dict()
+    assert (report["added"], report["changed"], report["removed"], report["reused"]) == (0, 0, 0, n)
+    BuildFiles(IndexLayout(root).current_build()).paper_hashes.unlink()
+    edited = corpus / "2025-09-03.md"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("데이터 플라이휠", "데이터 휠"), encoding="utf-8")
+    report = build_index([corpus], root, dense="off", progress=False).to_dict()
+    assert (report["added"], report["changed"], report["removed"], report["reused"]) == (0, 1, 0, n - 1)
+
+
+def test_parse_cache_appends_new_files_and_drops_stale_rows(copy: tuple[Path, Path]) -> None:
+    corpus, root = copy
+    cache = root / "cache" / "parsed.jsonl"
+    build_index([corpus], root, dense="off", progress=False)
+    before = cache.read_bytes()
+    generate(corpus / "new", 3, start=dt.date(2030, 1, 1))
+    build_index([corpus], root, dense="off", progress=False)
+    after = cache.read_bytes()
+    assert after.startswith(before) and after.count(b"\n") == before.count(b"\n") + 1  # one new file
+    edited = corpus / "2025-09-03.md"
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    build_index([corpus], root, dense="off", progress=False)
+    rows = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == len({r["path"] for r in rows}) == after.count(b"\n")  # the edited file's old row is gone
+    cache.write_bytes(after[:-20])  # a torn append
+    report = build_index([corpus], root, dense="off", progress=False).to_dict()
+    assert report["changed"] == report["added"] == 0
+    assert len([json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]) == len(rows)
+
+
+def test_bm25_from_cached_token_ids_equals_bm25s_own_index(tmp_path: Path) -> None:
+    """write_bm25 computes the score matrix itself from token ids: same scores as bm25s's
+    own ``index`` over the same token lists, bit for bit."""
+    import bm25s
+
+    from index.bm25_build import BM25Params, TokenDocs, document_tokens, write_bm25
+
+    papers = parse_sources([Path(__file__).resolve().parent.parent / "data" / "digests"]).papers
+    tok = KiwiTokenizer()
+    cache = TokenCache(tmp_path, tok)
+    rows = cache.rows([p.title for p in papers] + [p.search_text() for p in papers])
+    n, params = len(papers), BM25Params()
+    docs = TokenDocs.from_rows(cache.ids, cache.offsets, cache.vocab, rows[:n], rows[n:], params)
+    lists = [document_tokens(tok.tokenize(p.title), tok.tokenize(p.search_text()), params) for p in papers]
+    assert list(docs) == lists and docs[-1] == lists[-1] and docs[:3] == lists[:3]
+    ref = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
+    ref.index(lists, show_progress=False)
+    write_bm25(docs, tmp_path / "bm25", params)
+    ours = bm25s.BM25.load(str(tmp_path / "bm25"))
+    assert set(ours.vocab_dict) == set(ref.vocab_dict)
+
+    def entries(m: bm25s.BM25) -> dict[tuple[int, str], float]:
+        term = {i: t for t, i in m.vocab_dict.items()}
+        s = m.scores
+        return {
+            (int(s["indices"][j]), term[c]): float(s["data"][j])
+            for c in range(len(s["indptr"]) - 1)
+            for j in range(s["indptr"][c], s["indptr"][c + 1])
+        }
+
+    assert entries(ours) == entries(ref) and len(entries(ours)) > 1000
 
 
 def test_token_cache_survives_a_reload_and_ignores_damage(tmp_path: Path) -> None:
