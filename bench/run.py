@@ -247,13 +247,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rebuild", action="store_true", help="rebuild cached indexes")
     ap.add_argument("--million", action="store_true", help="also BM25 at 1M papers (resampled tokens)")
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument(
-        "--glossary-papers", type=int, default=0,
-        help="mine the expansion glossary from only the first N papers (0: all; mining is superlinear in papers)",
-    )
     args = ap.parse_args(argv)
-    if args.glossary_papers:
-        _limit_glossary(args.glossary_papers)
     sizes = [300] if args.smoke else [int(s) for s in args.sizes.split(",")]
     nq = 30 if args.smoke else args.queries
     work = args.work
@@ -285,16 +279,6 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {platform.machine()}, {_cpus()} cores, {_mem_gib():.0f} GiB RAM, Python {platform.python_version()}")
     print(table.markdown())
 
-
-def _limit_glossary(limit: int) -> None:
-    """Builds in this process mine the glossary from a prefix of the corpus only."""
-    import index.build as build
-    from index.glossary import mine_glossary
-
-    def limited(texts, docs, tokenizer, **kw):  # type: ignore[no-untyped-def]
-        return mine_glossary(texts[:limit], docs[:limit], tokenizer, **kw)
-
-    build.mine_glossary = limited  # type: ignore[attr-defined]
 
 
 def _tag(n: int) -> str:

@@ -63,6 +63,10 @@ class BM25Retriever:
 
     def retrieve_terms(self, terms: Mapping[str, float], k: int) -> list[ScoredId]:
         """Weighted BM25: sum of weight × BM25(term, doc) over the given terms."""
+        return self.search_terms(terms, k)[0]
+
+    def search_terms(self, terms: Mapping[str, float], k: int) -> tuple[list[ScoredId], int]:
+        """The best ``k`` hits and how many papers matched at all (score > 0)."""
         scores = np.zeros(len(self.ids), dtype=np.float32)
         postings: dict[str, np.ndarray] = {}
         for term, weight in terms.items():
@@ -74,7 +78,7 @@ class BM25Retriever:
             scores[rows] += weight * np.asarray(self._data[lo:hi], dtype=np.float32)
             postings[term] = rows
         if not postings:
-            return []
+            return [], 0
         top = top_rows(scores, k, min_score=0.0)
         # One vectorised membership test per term over all top rows (a per-hit, per-term
         # binary search was most of a query's time at 100 candidates).
@@ -84,7 +88,7 @@ class BM25Retriever:
         for i, row in enumerate(top.tolist()):
             matched = tuple(t for t, found in hits_by_term if found[i])
             out.append(BM25Hit(self.ids[row], top_scores[i], matched))
-        return out
+        return out, int(np.count_nonzero(scores > 0))
 
 
 def _contains(sorted_rows: np.ndarray, rows: np.ndarray) -> np.ndarray:

@@ -132,14 +132,26 @@ class SearchEngine:
         _check_page(k, offset)
         effective, notice = self._effective_mode(mode, dense_possible=self.dense_ready)
         terms = self.query_terms(query)
-        depth = max(CANDIDATES, k + offset) if not filters else len(self.ids)
+        if filters:
+            depth = len(self.ids)  # filtering after ranking: every candidate may be needed
+        elif effective == "hybrid":
+            depth = max(CANDIDATES, k + offset)  # fusion needs each leg's deeper ranks
+        else:
+            depth = k + offset  # one leg's own order is the answer: rank only the page
         rankings: dict[str, list[ScoredId]] = {}
+        total: int | None = None
         if effective in ("hybrid", "bm25"):
-            rankings["bm25"] = self.bm25.retrieve_terms(terms, depth)
+            rankings["bm25"], matches = self.bm25.search_terms(terms, depth)
+            if effective == "bm25":
+                total = matches
         if effective in ("hybrid", "dense"):
             assert self.dense is not None
             rankings["dense"] = self.dense.retrieve(query, depth)
-        return self._respond(query, mode, effective, notice, rankings, k, offset, fusion, rrf_k, weights, filters, terms)
+            if effective == "dense":
+                total = len(self.ids)  # every paper has a similarity
+        if filters:
+            total = None  # counted after filtering
+        return self._respond(query, mode, effective, notice, rankings, k, offset, fusion, rrf_k, weights, filters, terms, total)
 
     def query_terms(self, query: str) -> dict[str, float]:
         """BM25 terms and their weights for a query: its own terms weigh 1, expansions
@@ -199,7 +211,9 @@ class SearchEngine:
         weights: Mapping[str, float] | None,
         filters: Filters,
         terms: Mapping[str, float],
+        total: int | None = None,
     ) -> SearchResponse:
+        """``total``: the leg's own match count when known; else the fused candidates."""
         if fusion not in FUSIONS:
             raise InvalidQuery(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
         fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=weights)
@@ -209,7 +223,7 @@ class SearchEngine:
         page = fused[offset : offset + k]
         hits = [self._hit(offset + i + 1, f, matched.get(f.id, ())) for i, f in enumerate(page)]
         expansions = {t: w for t, w in terms.items() if w < 1.0}
-        return SearchResponse(query, effective, requested, hits, len(fused), offset, notice, expansions)
+        return SearchResponse(query, effective, requested, hits, len(fused) if total is None else total, offset, notice, expansions)
 
     def _hit(self, rank: int, f: FusedHit, matched: tuple[str, ...]) -> SearchHit:
         paper = self.papers[self.row_of[f.id]]

@@ -43,6 +43,9 @@ class SearchResponse:
     mode: str  # the mode that actually answered
     requested_mode: str
     results: list[SearchHit]
+    # Papers that matched: BM25 mode counts every paper scoring > 0, dense mode every
+    # paper (all have a similarity), hybrid the fused pool of both legs' candidates, and
+    # with filters the candidates that pass them.
     total: int
     offset: int = 0
     notice: str | None = None  # why the answering mode differs from the requested one

@@ -83,3 +83,11 @@ def test_bm25_scores_match_an_independent_oracle(bm25_index) -> None:
     assert [g.id for g in got] == [e[1] for e in expected]
     for g, (s, _) in zip(got, expected):
         assert abs(g.score - s) < 1e-3
+
+
+def test_total_counts_every_matching_paper_not_just_the_page(bm25_engine: SearchEngine) -> None:
+    page = bm25_engine.search("강화학습", k=3, mode="bm25")
+    everything = bm25_engine.search("강화학습", k=100, mode="bm25")
+    assert len(page.results) == 3
+    assert page.total == everything.total == len(everything.results) > 3
+    assert [h.paper.id for h in page.results] == [h.paper.id for h in everything.results[:3]]

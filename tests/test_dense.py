@@ -180,3 +180,8 @@ def test_a_loaded_model_is_reused_for_the_same_index_model(dense_index: Path, de
     again = SearchEngine(dense_engine.files.path, encoder=dense_engine.dense.encoder)
     assert again.dense.encoder is dense_engine.dense.encoder
     assert again.search("다중 턴 강화학습", k=3).mode == "hybrid"
+
+
+def test_dense_total_is_every_paper(dense_engine: SearchEngine) -> None:
+    resp = dense_engine.search("강화학습", k=5, mode="dense")
+    assert resp.total == 72 and len(resp.results) == 5
