@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from search.errors import PaperSearchError
-from search.layout import BuildFiles, IndexLayout, read_json, write_jsonl
+from search.layout import BuildFiles, IndexLayout, atomic_file, read_json, write_jsonl
 from search.records import Paper
 
 
@@ -58,22 +56,11 @@ def write_papers(files: BuildFiles, papers: Sequence[Paper], hashes: Sequence[st
     rows unchanged, new rows appended) the served papers.jsonl is copied byte for byte and
     only the new rows are encoded: its rows are ``json.dumps`` of the same records."""
     keep = int(delta.previous_manifest.get("papers", 0)) if delta.appends_only and delta.previous else 0
-    path = files.papers
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as f:
-            if keep:
-                with open(BuildFiles(delta.previous).papers, "rb") as old:  # type: ignore[arg-type]
-                    shutil.copyfileobj(old, f, 1 << 22)
-            f.write("".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in papers[keep:]).encode())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(files.papers, binary=True) as f:
+        if keep:
+            with open(BuildFiles(delta.previous).papers, "rb") as old:  # type: ignore[arg-type]
+                shutil.copyfileobj(old, f, 1 << 22)
+        f.write("".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in papers[keep:]).encode())
     write_hashes(files, papers, hashes)
 
 

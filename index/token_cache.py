@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from index.bm25_build import gather_segments
+from search.layout import atomic_file
 from search.tokenizer import KiwiTokenizer
 
 KEY_BYTES = 16
@@ -162,14 +161,5 @@ class TokenCache:
         vocab_blob, vocab_offsets = _pack_strings(self.vocab)
         key_arr = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), KEY_BYTES)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=".npz")
-        try:
-            os.fchmod(fd, 0o644)  # mkstemp makes files private
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, keys=key_arr, ids=ids, offsets=offsets, vocab=vocab_blob, vocab_offsets=vocab_offsets)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(self.path, binary=True) as f:
+            np.savez(f, keys=key_arr, ids=ids, offsets=offsets, vocab=vocab_blob, vocab_offsets=vocab_offsets)
