@@ -129,6 +129,23 @@ def write_bm25(docs: Sequence[Sequence[str]], out_dir: Path, params: BM25Params)
     }
 
 
+def group_by_key(keys: np.ndarray, n_keys: int, starts: np.ndarray | None = None) -> Any:
+    """A stable counting sort, in C: the positions of ``keys`` grouped by key value.
+
+    Returned as a CSC matrix of shape (rows, n_keys): column ``k`` lists (in ``indices``,
+    ascending) the rows holding key ``k``. Rows are single positions, or with ``starts``
+    (offsets into ``keys``) documents; a key repeated within a row then appears that many
+    times unless ``sum_duplicates`` is called (entries are ones, so sums are counts).
+    ``np.argsort(kind="stable")`` does the same in O(n log n): 3-5x slower at 15M tokens."""
+    import scipy.sparse as sp
+
+    n = len(keys)
+    indptr = np.arange(n + 1, dtype=np.int64) if starts is None else np.asarray(starts, dtype=np.int64)
+    rows = len(indptr) - 1
+    matrix = sp.csr_matrix((np.ones(n, dtype=np.int32), keys, indptr), shape=(rows, n_keys))
+    return matrix.tocsc()
+
+
 def _index_ids(model: Any, docs: TokenDocs, lengths: np.ndarray) -> int:
     """What ``bm25s.BM25.index`` computes, vectorized: per (document, term) the idf of the
     term times bm25s's tf component, in the same dtypes and operation order."""
@@ -144,20 +161,22 @@ def _index_ids(model: Any, docs: TokenDocs, lengths: np.ndarray) -> int:
     n_vocab = len(used)
     column = np.full(len(docs.vocab), -1, dtype=np.int64)
     column[used] = np.arange(n_vocab)
-    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-    pairs, tf = np.unique(doc_of * n_vocab + column[ids], return_counts=True)
-    doc_idx, voc_idx = pairs // n_vocab, pairs % n_vocab
-    df = np.bincount(voc_idx, minlength=n_vocab)
+    # Term frequencies as a (document × term) CSC matrix: grouped by term, then repeated
+    # terms within a document summed.
+    tf = group_by_key(column[ids], n_vocab, starts=docs.offsets)
+    tf.sum_duplicates()
+    doc_idx = tf.indices
+    df = np.diff(tf.indptr)
+    voc_idx = np.repeat(np.arange(n_vocab, dtype=np.int64), df)
     idf_fn = _select_idf_scorer(model.idf_method)
     idf = np.array([idf_fn(f, N=n_docs) for f in df.tolist()], dtype=model.dtype)
     avg_doc_len = lengths.mean()
     tfc = _select_tfc_scorer(model.method)(
-        tf_array=tf.astype(model.dtype), l_d=lengths[doc_idx], l_avg=avg_doc_len, k1=model.k1, b=model.b, delta=model.delta
+        tf_array=tf.data.astype(model.dtype), l_d=lengths[doc_idx], l_avg=avg_doc_len, k1=model.k1, b=model.b, delta=model.delta
     )
     scores = (idf[voc_idx] * tfc).astype(model.dtype)
     matrix = sp.csc_matrix(
-        (scores, (doc_idx.astype(model.int_dtype), voc_idx.astype(model.int_dtype))),
-        shape=(n_docs, n_vocab), dtype=model.dtype,
+        (scores, doc_idx.astype(model.int_dtype), tf.indptr.astype(model.int_dtype)), shape=(n_docs, n_vocab), dtype=model.dtype
     )
     vocab_dict = {docs.vocab[t]: i for i, t in enumerate(used.tolist())}
     if "" not in vocab_dict:  # bm25s's create_empty_token

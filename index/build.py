@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import time
@@ -11,10 +12,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from index.bm25_build import BM25Params, TokenDocs, write_bm25
+from index.corpus import Corpus, Texts
 from index.glossary_update import build_glossary
 from index.dense_build import choose_index, extend_dense, write_dense
 from index.embed_cache import EmbeddingCache
 from index.incremental import Delta, compare, record_hash, write_papers
+from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
 from index.token_cache import TokenCache
@@ -75,25 +78,29 @@ def build_index(
     show = progress_enabled(progress)
     layout = IndexLayout(index_root)
     timings: dict[str, float] = {}
-    with BuildLock(layout):
+    with BuildLock(layout), contextlib.ExitStack() as stack:
+        local = KiwiTokenizer()
+        # An incremental build tokenizes few texts: Kiwi loads in a helper meanwhile.
+        prefetch = stack.enter_context(KiwiPrefetch.start(local)) if not full and layout.current_link.exists() else None
+        tokenizer = KiwiTokenizer(local.settings, kiwi=prefetch)
         t = time.perf_counter()
         parsed = parse_sources_cached(list(sources), layout.cache_dir, enabled=not full)
         timings["parse"] = time.perf_counter() - t
-        papers = parsed.papers
-        if not papers:
+        corpus = parsed.papers  # a Corpus: records decoded only where a step needs them
+        if not isinstance(corpus, Corpus):
+            corpus = Corpus.of(corpus, parsed.hashes or [paper_hash(p) for p in corpus])
+        if not corpus:
             raise PaperSearchError(
                 f"no papers found in {', '.join(map(str, sources))} "
                 f"({len(parsed.issues)} problems); the served index was left as it was"
             )
 
         t = time.perf_counter()
-        hashes = parsed.hashes or [paper_hash(p) for p in papers]  # the parse cache keeps most
-        delta = compare(papers, hashes, layout, full=full)
+        delta = compare(corpus.ids, corpus.hashes, layout, full=full)
         timings["compare"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        tokenizer = KiwiTokenizer()
-        docs = _tokenize(papers, tokenizer, layout.cache_dir, params, show, use_cache=not full)
+        docs = _tokenize(corpus, tokenizer, layout.cache_dir, params, show, use_cache=not full)
         timings["tokenize"] = time.perf_counter() - t
 
         t = time.perf_counter()
@@ -105,16 +112,17 @@ def build_index(
         with StagedBuild(layout) as stage:
             files = stage.files
             t = time.perf_counter()
-            write_papers(files, papers, hashes, delta)  # copies the served rows when only appending
+            write_papers(files, corpus, delta)  # copies the served rows when only appending
             timings["write_papers"] = time.perf_counter() - t
             t = time.perf_counter()
             bm25_meta = write_bm25(docs, files.bm25, params)
             timings["bm25"] = time.perf_counter() - t
             t = time.perf_counter()
             # The term bridge for query expansion; reuses the BM25 token lists for counts.
-            # A small change is mined alone and merged into the served glossary.
+            # A small change is mined alone and merged into the served glossary (then only
+            # the new papers' texts are made).
             glossary = build_glossary(
-                [p.search_text() for p in papers], docs, tokenizer, fresh=delta.fresh, full=full,
+                Texts(corpus, Paper.search_text), docs, tokenizer, fresh=delta.fresh, full=full,
                 changed=delta.added + delta.changed + delta.removed,
                 served=BuildFiles(delta.previous).glossary if delta.previous is not None else None,
             )
@@ -123,7 +131,7 @@ def build_index(
             dense_meta = None
             if encoder is not None:
                 t = time.perf_counter()
-                dense_meta = _write_dense(papers, encoder, files, show, layout.cache_dir, delta, use_cache=not full)
+                dense_meta = _write_dense(corpus, encoder, files, show, layout.cache_dir, delta, timings, use_cache=not full)
                 timings["embed"] = time.perf_counter() - t
             write_json(
                 files.manifest,
@@ -131,11 +139,11 @@ def build_index(
                     "format_version": FORMAT_VERSION,
                     "build_id": stage.build_id,
                     "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                    "papers": len(papers),
+                    "papers": len(corpus),
                     "files": parsed.files,
                     "errors": len(parsed.issues),
                     "sources": [str(s) for s in sources],
-                    "corpus_hash": corpus_hash(papers, hashes),
+                    "corpus_hash": corpus_hash(corpus.ids, corpus.hashes),
                     "tokenizer": tokenizer.settings.to_dict(),
                     "bm25": bm25_meta,
                     "dense": dense_meta,
@@ -145,7 +153,7 @@ def build_index(
                 gate(stage.path)
             stage.commit()
         return BuildReport(
-            papers=len(papers),
+            papers=len(corpus),
             files=parsed.files,
             errors=parsed.issues,
             index=str(layout.root),
@@ -159,7 +167,7 @@ def build_index(
 
 
 def _tokenize(
-    papers: list[Paper],
+    corpus: Corpus,
     tokenizer: KiwiTokenizer,
     cache_dir: Path,
     params: BM25Params,
@@ -167,13 +175,16 @@ def _tokenize(
     use_cache: bool = True,
 ) -> TokenDocs:
     cache = TokenCache(cache_dir, tokenizer, enabled=use_cache)
-    texts = [p.title for p in papers] + [p.search_text() for p in papers]
-    with bar(len(texts), "tokenizing (Kiwi)", show) as pbar:
-        rows = cache.rows(texts, on_progress=pbar.update)
+
+    def texts_of(rows: list[int]) -> tuple[list[str], list[str]]:
+        papers = [corpus[i] for i in rows]  # only papers the cache has not seen are decoded
+        return [p.title for p in papers], [p.search_text() for p in papers]
+
+    with bar(2 * len(corpus), "tokenizing (Kiwi)", show) as pbar:
+        title_rows, body_rows = cache.paper_rows(corpus.hashes, texts_of, on_progress=pbar.update)
     cache.save()
-    n = len(papers)
     # Documents stay token ids; BM25 reads the ids, token strings are made on demand.
-    return TokenDocs.from_rows(cache.ids, cache.offsets, cache.vocab, rows[:n], rows[n:], params)
+    return TokenDocs.from_rows(cache.ids, cache.offsets, cache.vocab, title_rows, body_rows, params)
 
 
 def _load_encoder(model: str | None, dense: DenseMode) -> tuple[Encoder | None, str | None]:
@@ -189,11 +200,17 @@ def _load_encoder(model: str | None, dense: DenseMode) -> tuple[Encoder | None, 
 
 
 def _write_dense(
-    papers: list[Paper], encoder: Encoder, files: Any, show: bool, cache_dir: Path, delta: Delta, use_cache: bool = True
+    corpus: Corpus, encoder: Encoder, files: Any, show: bool, cache_dir: Path, delta: Delta,
+    timings: dict[str, float], use_cache: bool = True,
 ) -> dict[str, Any]:
     cache = EmbeddingCache(cache_dir, encoder.describe(), enabled=use_cache)
-    vectors = cache.encode([passage_text(p.title, p.summary) for p in papers], encoder, progress=show)
-    spec = choose_index(len(papers))
+
+    def texts_of(rows: list[int]) -> list[str]:
+        return [passage_text(p.title, p.summary) for p in (corpus[i] for i in rows)]
+
+    vectors = cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show)
+    timings["encode"] = cache.encode_seconds  # the model alone: what benchmarks leave out
+    spec = choose_index(len(corpus))
     meta = {**encoder.describe(), "text_fields": ["title", "summary"], "index": spec}
     served = delta.previous_manifest.get("dense")
     # The daily case: same model and index type, old rows untouched, new rows appended.
@@ -212,11 +229,9 @@ def paper_hash(paper: Paper) -> str:
     return record_hash(paper.to_dict())
 
 
-def corpus_hash(papers: Sequence[Paper], hashes: Sequence[str] | None = None) -> str:
-    """Order-independent: the paper hashes (given, or computed) sorted by paper id."""
-    if hashes is None:
-        hashes = [paper_hash(p) for p in papers]
+def corpus_hash(ids: Sequence[str], hashes: Sequence[str]) -> str:
+    """Order-independent: the paper hashes sorted by paper id."""
     h = hashlib.sha256()
-    for _, ph in sorted(zip((p.id for p in papers), hashes)):
+    for _, ph in sorted(zip(ids, hashes)):
         h.update(ph.encode())
     return h.hexdigest()

@@ -45,7 +45,7 @@ _SUMMARY_LABELS = ("goal", "contribution")
 
 @dataclass
 class ParseResult:
-    papers: list[Paper] = field(default_factory=list)
+    papers: Sequence[Paper] = field(default_factory=list)  # a lazily decoded Corpus from the parse cache
     issues: list[ParseIssue] = field(default_factory=list)
     files: int = 0
     # Content hash of each paper (``index.incremental.record_hash``) where known, else None.

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from index.corpus import Corpus
 from search.errors import PaperSearchError
 from search.layout import BuildFiles, IndexLayout, atomic_file, read_json, write_jsonl
-from search.records import Paper
 
 
 def record_hash(record: dict[str, Any]) -> str:
@@ -46,22 +46,23 @@ class Delta:
         return {"added": self.added, "changed": self.changed, "removed": self.removed, "reused": self.reused}
 
 
-def write_hashes(files: BuildFiles, papers: Sequence[Paper], hashes: Sequence[str]) -> None:
+def write_hashes(files: BuildFiles, ids: Sequence[str], hashes: Sequence[str]) -> None:
     """``paper_hashes.json``: the (id, hash) of each papers.jsonl row, in row order."""
-    write_jsonl(files.paper_hashes, [{"ids": [p.id for p in papers], "hashes": list(hashes)}])
+    write_jsonl(files.paper_hashes, [{"ids": list(ids), "hashes": list(hashes)}])
 
 
-def write_papers(files: BuildFiles, papers: Sequence[Paper], hashes: Sequence[str], delta: Delta) -> None:
+def write_papers(files: BuildFiles, corpus: Corpus, delta: Delta) -> None:
     """papers.jsonl and paper_hashes.json for a new build. In the daily case (the served
     rows unchanged, new rows appended) the served papers.jsonl is copied byte for byte and
-    only the new rows are encoded: its rows are ``json.dumps`` of the same records."""
+    only the new rows are decoded and encoded: its rows are ``json.dumps`` of the same
+    records. Otherwise every paper is written (and decoded from the parse cache)."""
     keep = int(delta.previous_manifest.get("papers", 0)) if delta.appends_only and delta.previous else 0
     with atomic_file(files.papers, binary=True) as f:
         if keep:
             with open(BuildFiles(delta.previous).papers, "rb") as old:  # type: ignore[arg-type]
                 shutil.copyfileobj(old, f, 1 << 22)
-        f.write("".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in papers[keep:]).encode())
-    write_hashes(files, papers, hashes)
+        f.write("".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in corpus[keep:]).encode())
+    write_hashes(files, corpus.ids, corpus.hashes)
 
 
 def _stored_hashes(files: BuildFiles, count: int) -> list[tuple[str, str]] | None:
@@ -92,13 +93,14 @@ def served_hashes(layout: IndexLayout) -> tuple[Path | None, dict[str, Any], lis
     return build, manifest, rows
 
 
-def compare(papers: Sequence[Paper], hashes: Sequence[str], layout: IndexLayout, full: bool = False) -> Delta:
-    """Counts against the served build. With ``full`` nothing counts as reused."""
+def compare(ids: Sequence[str], hashes: Sequence[str], layout: IndexLayout, full: bool = False) -> Delta:
+    """Counts against the served build, for papers ``ids`` with content ``hashes`` in
+    build order. With ``full`` nothing counts as reused."""
     build, manifest, old_rows = served_hashes(layout)
     old = dict(old_rows)
     delta = Delta(previous=build, previous_manifest=manifest)
-    for row, (p, h) in enumerate(zip(papers, hashes)):
-        before = old.get(p.id)
+    for row, (pid, h) in enumerate(zip(ids, hashes)):
+        before = old.get(pid)
         if before is None:
             delta.added += 1
         elif before != h:
@@ -107,13 +109,13 @@ def compare(papers: Sequence[Paper], hashes: Sequence[str], layout: IndexLayout,
             delta.reused += 1
             continue
         delta.fresh.append(row)
-    new_ids = {p.id for p in papers}
+    new_ids = set(ids)
     delta.removed = sum(1 for pid in old if pid not in new_ids)
     n = len(old_rows)
     delta.appends_only = (
         build is not None
-        and 0 < n <= len(papers)
-        and all(p.id == pid and h == oh for p, h, (pid, oh) in zip(papers[:n], hashes[:n], old_rows))
+        and 0 < n <= len(ids)
+        and all(pid == oid and h == oh for pid, h, (oid, oh) in zip(ids[:n], hashes[:n], old_rows))
     )
     if full:
         delta.reused = 0

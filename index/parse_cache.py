@@ -1,11 +1,16 @@
 """Parsed digests cached per file, keyed by path and content hash.
 
 Parsing is ~0.25 ms a paper: half a minute at 100k papers, which would swamp an
-incremental build that adds one day's digest. Each file's papers and problems are
-kept in ``ROOT/cache/parsed.jsonl`` (rewritten atomically with only the files of the
-last build), so only new or edited files are parsed again; merging runs over all.
-Each cached paper keeps its content hash too, so an incremental build re-hashes only
-new papers and those merged from several files.
+incremental build that adds one day's digest. Each file's papers and problems are kept
+in ``ROOT/cache/parsed.jsonl`` (rewritten atomically with only the files of the last
+build), so only new or edited files are parsed again.
+
+Each file is two lines: a small header (path, content key, problems, and per paper its
+id, date and content hash) and a payload line, the papers' records. A build reads every
+header but leaves payloads as bytes: the papers come back as a :class:`Corpus` whose
+records are decoded only when a step asks for one, which in a daily build is the new
+papers alone. Papers that several files share are merged here, from their decoded
+records; a paper seen once keeps its cached hash.
 """
 
 from __future__ import annotations
@@ -14,15 +19,27 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from index.corpus import Corpus, Ref
 from index.digest import ParseResult, collect_digest_files, merge_papers, parse_file
 from index.incremental import record_hash
-from search.errors import PaperSearchError
-from search.layout import read_jsonl, write_jsonl
+from search.layout import atomic_file
 from search.records import Paper, ParseIssue
 
 CACHE_NAME = "parsed.jsonl"
+CACHE_VERSION = 2
+
+
+@dataclass
+class _FileRow:
+    header: dict[str, Any]  # v, path, key, ids, dates, hashes, issues
+    payload: bytes  # one JSON list of the file's paper records, kept undecoded
+
+    def lines(self) -> bytes:
+        return json.dumps(self.header, ensure_ascii=False).encode() + b"\n" + self.payload + b"\n"
 
 
 def _file_key(path: Path) -> str | None:
@@ -32,64 +49,138 @@ def _file_key(path: Path) -> str | None:
         return None  # unreadable: parse_file reports it
 
 
-def _append_jsonl(path: Path, rows: Sequence[dict]) -> None:
+def _row_of(path: Path, key: str, papers: list[Paper], issues: list[ParseIssue]) -> _FileRow:
+    dicts = [p.to_dict() for p in papers]
+    header = {
+        "v": CACHE_VERSION,
+        "path": str(path),
+        "key": key,
+        "ids": [p.id for p in papers],
+        "dates": [p.date for p in papers],
+        "hashes": [record_hash(d) for d in dicts],
+        "issues": [i.to_dict() for i in issues],
+    }
+    return _FileRow(header, json.dumps(dicts, ensure_ascii=False).encode())
+
+
+def _read_cache(path: Path) -> list[_FileRow] | None:
+    """The cached rows, or None when the file is missing or damaged anywhere (a torn
+    append, an older format): then everything is parsed again, once."""
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    if not raw.endswith(b"\n"):
+        return None if raw else []
+    lines = raw.split(b"\n")[:-1]
+    if len(lines) % 2:
+        return None
+    rows = []
+    for head, payload in zip(lines[0::2], lines[1::2]):
+        try:
+            header = json.loads(head)
+        except ValueError:
+            return None
+        if not (isinstance(header, dict) and header.get("v") == CACHE_VERSION and payload.startswith(b"[")):
+            return None
+        n = len(header.get("ids") or ())
+        if not (isinstance(header.get("path"), str) and len(header.get("dates") or ()) == len(header.get("hashes") or ()) == n):
+            return None
+        rows.append(_FileRow(header, payload))
+    return rows
+
+
+def _append(path: Path, rows: Sequence[_FileRow]) -> None:
     """Append rows, fsynced. A torn append (a crash mid-write) makes the file unreadable,
     which costs one full parse, never a wrong result."""
     with open(path, "ab") as f:
-        f.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode())
+        f.write(b"".join(r.lines() for r in rows))
         f.flush()
         os.fsync(f.fileno())
 
 
+class _Loader:
+    """Decodes one cached file's records on demand, once. A payload that does not decode
+    (damaged on disk) is parsed again from its digest file: the header matched its key."""
+
+    def __init__(self, rows: list[_FileRow]):
+        self.rows = rows
+        self.memo: dict[int, list[Paper]] = {}
+
+    def __call__(self, n: int) -> list[Paper]:
+        if n not in self.memo:
+            row = self.rows[n]
+            try:
+                papers = [Paper.from_dict(d) for d in json.loads(row.payload)]
+            except (ValueError, KeyError, TypeError):
+                papers = []
+            if len(papers) != len(row.header["ids"]):
+                papers, _ = parse_file(Path(row.header["path"]))
+            self.memo[n] = papers
+        return self.memo[n]
+
+
 def parse_sources_cached(sources: Sequence[Path], cache_dir: Path | None, enabled: bool = True) -> ParseResult:
-    """``index.digest.parse_sources``, reusing earlier parses of unchanged files."""
+    """``index.digest.parse_sources``, reusing earlier parses of unchanged files; the
+    papers come back as a lazily decoded :class:`Corpus` with every hash known."""
     files, issues = collect_digest_files(list(sources))
     path = cache_dir / CACHE_NAME if cache_dir else None
-    cached: dict[tuple[str, str], dict] = {}
+    cached: dict[tuple[str, str], _FileRow] = {}
     rewrite = not enabled
     if enabled and path is not None and path.exists():
-        try:
-            cached = {(r["path"], r["key"]): r for r in read_jsonl(path)}
-        except (PaperSearchError, KeyError, TypeError):
-            cached, rewrite = {}, True  # a damaged cache only costs time, once
-    found: list[Paper] = []
-    rows: list[dict] = []
-    known: dict[int, str] = {}  # id(Paper) → content hash, for papers as parsed
-    fresh: list[dict] = []  # rows of files parsed now
-    reused = 0
+        old = _read_cache(path)
+        if old is None:
+            rewrite = True  # a damaged cache only costs time, once
+        else:
+            cached = {(r.header["path"], r.header["key"]): r for r in old}
+    rows: list[_FileRow] = []  # the files of this build, in order: the next cache
+    fresh: list[_FileRow] = []  # rows of files parsed now
+    found: list[tuple[str, str | None, str, Paper | Ref]] = []  # id, date, hash, record
     for f in files:
         key = _file_key(f)
         row = cached.get((str(f), key)) if key else None
-        if row is not None and len(row.get("hashes") or ()) != len(row["papers"]):
-            row["hashes"] = [record_hash(d) for d in row["papers"]]  # a cache from before hashes
-            rewrite = True
         if row is None:
             papers, file_issues = parse_file(f)
-            dicts = [p.to_dict() for p in papers]
-            row = {
-                "path": str(f),
-                "key": key,
-                "papers": dicts,
-                "issues": [i.to_dict() for i in file_issues],
-                "hashes": [record_hash(d) for d in dicts],
-            }
-            if key:
-                fresh.append(row)
+            issues.extend(file_issues)
+            if key is None:
+                found.extend((p.id, p.date, record_hash(p.to_dict()), p) for p in papers)
+                continue
+            row = _row_of(f, key, papers, file_issues)
+            fresh.append(row)
+            entries: Sequence[Paper | Ref] = papers
         else:
-            reused += 1
-            papers = [Paper.from_dict(d) for d in row["papers"]]
-            file_issues = [ParseIssue(**i) for i in row["issues"]]
-        known.update(zip(map(id, papers), row["hashes"]))
-        found.extend(papers)
-        issues.extend(file_issues)
-        if key:
-            rows.append(row)
+            issues.extend(ParseIssue(**i) for i in row.header["issues"])
+            entries = [(len(rows), pos) for pos in range(len(row.header["ids"]))]
+        h = row.header
+        found.extend(zip(h["ids"], h["dates"], h["hashes"], entries))
+        rows.append(row)
     if path is not None:
-        if rewrite or reused != len(cached) or not path.exists():
-            write_jsonl(path, rows)  # drops the rows of files gone or edited
+        if rewrite or len(rows) - len(fresh) != len(cached) or not path.exists():
+            with atomic_file(path, binary=True) as out:  # drops the rows of files gone or edited
+                for r in rows:
+                    out.write(r.lines())
         elif fresh:
-            _append_jsonl(path, fresh)  # the daily case: only new files; 100 MB not rewritten
-    merged = merge_papers(found)
-    # A paper merged from several files is a new object: only those are hashed here.
-    hashes = [known.get(id(p)) or record_hash(p.to_dict()) for p in merged]
-    return ParseResult(papers=merged, issues=issues, files=len(files), hashes=hashes)
+            _append(path, fresh)  # the daily case: only new files; 100 MB not rewritten
+    corpus = _merge(found, _Loader(rows))
+    return ParseResult(papers=corpus, issues=issues, files=len(files), hashes=corpus.hashes)
+
+
+def _merge(found: list[tuple[str, str | None, str, Paper | Ref]], load: _Loader) -> Corpus:
+    """``merge_papers`` over headers: a paper seen in one file keeps its cached record and
+    hash undecoded; only papers in several files are decoded and merged."""
+    seen: dict[str, int] = {}
+    shared: dict[str, list[int]] = {}
+    for n, (pid, *_rest) in enumerate(found):
+        first = seen.setdefault(pid, n)
+        if first != n:
+            shared.setdefault(pid, [first]).append(n)
+    pending = Corpus([r[0] for r in found], [r[2] for r in found], [r[3] for r in found], load)
+    rows: list[tuple[str, str, str, Paper | Ref]] = []  # sort date, id, hash, record
+    for n, (pid, date, h, entry) in enumerate(found):
+        if pid not in shared:
+            rows.append((date or "", pid, h, entry))
+        elif shared[pid][0] == n:
+            paper = merge_papers(pending[i] for i in shared[pid])[0]
+            rows.append((paper.date or "", pid, record_hash(paper.to_dict()), paper))
+    rows.sort(key=lambda r: (r[0], r[1]))  # merge_papers's order
+    return Corpus([r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], load)

@@ -8,6 +8,11 @@ papers this is a few hundred megabytes of int32 that loads in a second, where JS
 gigabytes of text to parse. It is rewritten (write-then-rename, so a killed build
 leaves the old file) with only the texts the last build used, so it cannot grow
 without bound.
+
+It also remembers, per paper content hash, the rows of that paper's title and body:
+a paper whose record is unchanged needs neither its texts made nor hashed again (at
+100k papers that alone was seconds of a daily build). The record fixes both texts and
+the file fixes the tokenizer settings, so a hash maps to the same rows for good.
 """
 
 from __future__ import annotations
@@ -24,6 +29,10 @@ from search.layout import atomic_file
 from search.tokenizer import KiwiTokenizer
 
 KEY_BYTES = 16
+PAPER_KEY_BYTES = 32  # a sha256 content hash (``index.incremental.record_hash``), raw
+
+# Texts of the papers at the given positions: (titles, bodies).
+TextsOf = Callable[[list[int]], tuple[list[str], list[str]]]
 
 
 def settings_key(tokenizer: KiwiTokenizer) -> str:
@@ -48,16 +57,20 @@ def _unpack_strings(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
     return [raw[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
 
 
+def _key_index(keys: np.ndarray) -> dict[bytes, int]:
+    raw = keys.tobytes()
+    width = keys.shape[1] if keys.ndim == 2 else 0
+    return {raw[i * width : (i + 1) * width]: i for i in range(keys.shape[0])}
+
+
 class TokenCache:
     """Tokens per text; ``enabled=False`` (a ``--full`` build) tokenizes everything anew."""
 
     def __init__(self, cache_dir: Path | None, tokenizer: KiwiTokenizer, enabled: bool = True):
         self.tokenizer = tokenizer
         self.path = cache_dir / "tokens" / f"{settings_key(tokenizer)}.npz" if cache_dir else None
-        self.fresh: dict[bytes, list[str]] = {}  # tokenized in this build
         self.hits = 0
         self.misses = 0
-        self._used: list[bytes] = []
         self._clear()
         if enabled and self.path is not None and self.path.exists():
             try:
@@ -67,58 +80,65 @@ class TokenCache:
 
     def _clear(self) -> None:
         self.vocab: list[str] = []
-        self.term_id: dict[str, int] = {}
-        self.row_of: dict[bytes, int] = {}  # cached text key → row in ids/offsets
+        self._term_id: dict[str, int] | None = None
+        self._keys = np.zeros((0, KEY_BYTES), dtype=np.uint8)  # text key of each row
+        self._row_of: dict[bytes, int] | None = None
         self.ids = np.zeros(0, dtype=np.int32)
         self.offsets = np.zeros(1, dtype=np.int64)
+        self._paper_keys = np.zeros((0, PAPER_KEY_BYTES), dtype=np.uint8)
+        self._paper_rows = np.zeros((0, 2), dtype=np.int64)  # (title row, body row)
+        self._paper_of: dict[bytes, int] | None = None
+        self._used: list[np.ndarray] = []  # rows this build used: what save keeps
+        self._papers_used: tuple[list[bytes], np.ndarray] | None = None
 
     def _load(self, path: Path) -> None:
         with np.load(path, allow_pickle=False) as z:
             keys = z["keys"]
-            self.ids = z["ids"]
-            self.offsets = z["offsets"]
-            self.vocab = _unpack_strings(z["vocab"], z["vocab_offsets"])
-        raw = keys.tobytes()
+            ids = z["ids"]
+            offsets = z["offsets"]
+            vocab = _unpack_strings(z["vocab"], z["vocab_offsets"])
+            paper_keys = z["paper_keys"] if "paper_keys" in z else self._paper_keys
+            paper_rows = z["paper_rows"] if "paper_rows" in z else self._paper_rows
         n = keys.shape[0]
-        if self.offsets.shape[0] != n + 1 or (self.ids.size and int(self.ids.max()) >= len(self.vocab)):
+        if (
+            keys.shape[1:] != (KEY_BYTES,)
+            or offsets.shape[0] != n + 1
+            or (ids.size and int(ids.max()) >= len(vocab))
+            or paper_keys.shape[1:] != (PAPER_KEY_BYTES,)
+            or paper_rows.shape != (paper_keys.shape[0], 2)
+            or (paper_rows.size and int(paper_rows.max()) >= n)
+        ):
             raise ValueError("inconsistent token cache")
-        self.row_of = {raw[i * KEY_BYTES : (i + 1) * KEY_BYTES]: i for i in range(n)}
-        self.term_id = {t: i for i, t in enumerate(self.vocab)}
+        self._keys, self.ids, self.offsets, self.vocab = keys, ids, offsets, vocab
+        self._paper_keys, self._paper_rows = paper_keys, paper_rows
+
+    @property
+    def row_of(self) -> dict[bytes, int]:
+        """Text key → row. Built on first use: a daily build looks up only new texts."""
+        if self._row_of is None:
+            self._row_of = _key_index(self._keys)
+        return self._row_of
+
+    @property
+    def term_id(self) -> dict[str, int]:
+        if self._term_id is None:
+            self._term_id = {t: i for i, t in enumerate(self.vocab)}
+        return self._term_id
 
     def tokenize(self, texts: Sequence[str], on_progress: Callable[[int], None] | None = None) -> list[list[str]]:
-        """Tokens for each text; unseen distinct texts go to Kiwi in one batch."""
-        keys = [text_key(t) for t in texts]
-        todo: dict[bytes, str] = {}
-        for k, t in zip(keys, texts):
-            if k not in self.row_of and k not in self.fresh and k not in todo:
-                todo[k] = t
-        self.misses = len(todo)
-        self.hits = len(set(keys)) - self.misses
-        if on_progress is not None and len(texts) > len(todo):
-            on_progress(len(texts) - len(todo))
-        if todo:
-            tokens = self.tokenizer.tokenize_many(list(todo.values()), on_progress=on_progress)
-            self.fresh.update(zip(todo.keys(), tokens))
-        self._used = keys
-        # Ids → strings for all cached rows at once (one numpy gather), then slice per text.
-        terms = np.asarray(self.vocab, dtype=object)[self.ids] if self.vocab else np.zeros(0, dtype=object)
-        bounds = self.offsets
-        out: list[list[str]] = []
-        for k in keys:
-            row = self.row_of.get(k)
-            if row is None:
-                out.append(self.fresh[k])
-            else:
-                out.append(terms[bounds[row] : bounds[row + 1]].tolist())
-        return out
+        """Tokens for each text as strings (unseen texts go to Kiwi)."""
+        rows = self.rows(texts, on_progress)
+        terms = np.asarray(self.vocab, dtype=object)
+        return [terms[self.ids[self.offsets[r] : self.offsets[r + 1]]].tolist() for r in rows.tolist()]
 
     def rows(self, texts: Sequence[str], on_progress: Callable[[int], None] | None = None) -> np.ndarray:
         """The row of each text in :attr:`ids` / :attr:`offsets` (unseen texts go to Kiwi
         and are appended): documents as ids, without making 100k lists of strings."""
         keys = [text_key(t) for t in texts]
+        row_of = self.row_of
         todo: dict[bytes, str] = {}
         for k, t in zip(keys, texts):
-            if k not in self.row_of and k not in todo:
+            if k not in row_of and k not in todo:
                 todo[k] = t
         self.misses = len(todo)
         self.hits = len(set(keys)) - self.misses
@@ -127,39 +147,81 @@ class TokenCache:
         if todo:
             tokens = self.tokenizer.tokenize_many(list(todo.values()), on_progress=on_progress)
             self._append(dict(zip(todo.keys(), tokens)))
-        self._used = keys
-        return np.fromiter((self.row_of[k] for k in keys), dtype=np.int64, count=len(keys))
+        rows = np.fromiter((row_of[k] for k in keys), dtype=np.int64, count=len(keys))
+        self._used.append(rows)
+        return rows
+
+    def paper_rows(
+        self, hashes: Sequence[str], texts_of: TextsOf, on_progress: Callable[[int], None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(title rows, body rows) of papers given by content hash. ``texts_of`` is asked
+        only for papers this cache has not seen; their texts go through :meth:`rows`."""
+        if self._paper_of is None:
+            self._paper_of = _key_index(self._paper_keys)
+        keys = [bytes.fromhex(h) for h in hashes]
+        known = np.fromiter((self._paper_of.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
+        missing = np.flatnonzero(known < 0)
+        out = np.empty((len(keys), 2), dtype=np.int64)
+        out[known >= 0] = self._paper_rows[known[known >= 0]]
+        known_texts = 2 * (len(keys) - len(missing))
+        if on_progress is not None:
+            on_progress(known_texts)
+        self.hits, self.misses = 0, 0
+        if len(missing):
+            titles, bodies = texts_of(missing.tolist())
+            rows = self.rows(titles + bodies, on_progress)  # sets hits and misses for these texts
+            out[missing, 0], out[missing, 1] = rows[: len(missing)], rows[len(missing) :]
+        self.hits += known_texts
+        self._used.append(out.ravel())
+        self._papers_used = (keys, out)
+        return out[:, 0].copy(), out[:, 1].copy()
 
     def _append(self, fresh: dict[bytes, list[str]]) -> None:
         """Make freshly tokenized texts cache rows (new terms join the vocabulary)."""
+        term_id, row_of = self.term_id, self.row_of
         pieces = [self.ids]
         lengths = []
         for k, toks in fresh.items():
             for t in toks:
-                if t not in self.term_id:
-                    self.term_id[t] = len(self.vocab)
+                if t not in term_id:
+                    term_id[t] = len(self.vocab)
                     self.vocab.append(t)
-            pieces.append(np.fromiter((self.term_id[t] for t in toks), dtype=np.int32, count=len(toks)))
+            pieces.append(np.fromiter((term_id[t] for t in toks), dtype=np.int32, count=len(toks)))
             lengths.append(len(toks))
-            self.row_of[k] = len(self.offsets) - 2 + len(lengths)
+            row_of[k] = len(self.offsets) - 2 + len(lengths)
         self.ids = np.concatenate(pieces).astype(np.int32, copy=False)
         self.offsets = np.concatenate([self.offsets, self.offsets[-1] + np.cumsum(lengths, dtype=np.int64)])
+        new_keys = np.frombuffer(b"".join(fresh), dtype=np.uint8).reshape(len(fresh), KEY_BYTES)
+        self._keys = np.concatenate([self._keys, new_keys])
 
     def save(self) -> None:
-        """Keep exactly the texts the last :meth:`tokenize` call used."""
+        """Keep exactly the texts (and papers) this build used since the cache was loaded."""
         if self.path is None:
             return
-        keys = list(dict.fromkeys(self._used))
-        if self.fresh:  # texts from :meth:`tokenize`: make them rows first
-            self._append({k: v for k, v in self.fresh.items() if k not in self.row_of})
-            self.fresh = {}
-        rows = np.fromiter((self.row_of[k] for k in keys), dtype=np.int64, count=len(keys))
-        lengths = self.offsets[rows + 1] - self.offsets[rows]
-        ids = gather_segments(self.ids, self.offsets[rows], lengths).astype(np.int32, copy=False)
-        offsets = np.zeros(len(keys) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
+        n_rows = len(self.offsets) - 1
+        used = np.unique(np.concatenate(self._used)) if self._used else np.zeros(0, dtype=np.int64)
+        if len(used) == n_rows:  # the daily case: nothing dropped, rows stay where they are
+            ids, offsets, keys = self.ids, self.offsets, self._keys
+            remap = None
+        else:
+            lengths = self.offsets[used + 1] - self.offsets[used]
+            ids = gather_segments(self.ids, self.offsets[used], lengths).astype(np.int32, copy=False)
+            offsets = np.zeros(len(used) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=offsets[1:])
+            keys = self._keys[used]
+            remap = np.full(n_rows, -1, dtype=np.int64)
+            remap[used] = np.arange(len(used))
+        paper_keys, paper_rows = self._paper_keys[:0], self._paper_rows[:0]
+        if self._papers_used is not None:
+            pkeys, prows = self._papers_used
+            unique = dict(zip(pkeys, range(len(pkeys))))  # a hash twice has the same rows
+            pick = np.fromiter(unique.values(), dtype=np.int64, count=len(unique))
+            paper_keys = np.frombuffer(b"".join(unique), dtype=np.uint8).reshape(len(unique), PAPER_KEY_BYTES)
+            paper_rows = prows[pick] if remap is None else remap[prows[pick]]
         vocab_blob, vocab_offsets = _pack_strings(self.vocab)
-        key_arr = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), KEY_BYTES)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_file(self.path, binary=True) as f:
-            np.savez(f, keys=key_arr, ids=ids, offsets=offsets, vocab=vocab_blob, vocab_offsets=vocab_offsets)
+            np.savez(
+                f, keys=keys, ids=ids, offsets=offsets, vocab=vocab_blob, vocab_offsets=vocab_offsets,
+                paper_keys=paper_keys, paper_rows=paper_rows,
+            )

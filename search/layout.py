@@ -167,9 +167,10 @@ def atomic_file(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
         raise
 
 
-def write_json(path: Path, data: Any) -> None:
+def write_json(path: Path, data: Any, indent: int | None = 1) -> None:
+    """``indent=None`` for large files: json's fast C encoder only runs without indent."""
     with atomic_file(path) as f:
-        json.dump(data, f, ensure_ascii=False, indent=1)
+        f.write(json.dumps(data, ensure_ascii=False, indent=indent))
 
 
 def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:

@@ -78,28 +78,34 @@ class KiwiTokenizer:
     _lock = threading.Lock()
     _kiwi_cache: dict[tuple[str, bool, bool, int], Any] = {}
 
-    def __init__(self, settings: TokenizerSettings | None = None, num_workers: int | None = None):
+    def __init__(
+        self, settings: TokenizerSettings | None = None, num_workers: int | None = None, kiwi: Any | None = None
+    ):
+        """``kiwi``: something with Kiwi's ``tokenize`` (a string, or an iterable of them)
+        to use instead of this process's Kiwi; tokens need ``form``, ``tag``, ``start``
+        and ``len``. The build passes a Kiwi loading in a helper process."""
         self.settings = settings or TokenizerSettings.default()
         self.num_workers = num_workers if num_workers is not None else (os.cpu_count() or 1)
         self._keep = frozenset(self.settings.keep_tags)
         self._ko_stop = frozenset(self.settings.korean_stopwords)
         self._en_stop = _latin_stopwords(self.settings.latin_stopwords)
         self._stem = _stemmer(self.settings.latin_stemmer)
+        self._backend = kiwi
 
     @property
     def kiwi(self) -> Any:
+        if self._backend is not None:
+            return self._backend
+        return self.local_kiwi
+
+    @property
+    def local_kiwi(self) -> Any:
+        """This process's Kiwi, loaded once per process and settings."""
         s = self.settings
         key = (s.model_type, s.kiwi_typo_dict, s.kiwi_multi_dict, self.num_workers)
         with self._lock:
             if key not in self._kiwi_cache:
-                from kiwipiepy import Kiwi
-
-                self._kiwi_cache[key] = Kiwi(
-                    num_workers=self.num_workers,
-                    model_type=self.settings.model_type,
-                    load_typo_dict=self.settings.kiwi_typo_dict,
-                    load_multi_dict=self.settings.kiwi_multi_dict,
-                )
+                self._kiwi_cache[key] = make_kiwi(s, self.num_workers)
             return self._kiwi_cache[key]
 
     def tokenize(self, text: str) -> list[str]:
@@ -166,6 +172,17 @@ class KiwiTokenizer:
                 "index was built with other tokenizer settings "
                 f"({', '.join(diff)} differ): rebuild it with `papersearch index build --full`"
             )
+
+
+def make_kiwi(settings: TokenizerSettings, num_workers: int) -> Any:
+    from kiwipiepy import Kiwi
+
+    return Kiwi(
+        num_workers=num_workers,
+        model_type=settings.model_type,
+        load_typo_dict=settings.kiwi_typo_dict,
+        load_multi_dict=settings.kiwi_multi_dict,
+    )
 
 
 def _latin_stopwords(name: str | None) -> frozenset[str]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ from index.token_cache import TokenCache
 from search.cli import main as cli
 from search.engine import SearchEngine
 from search.layout import BuildFiles, IndexLayout
+from search.records import Paper
 from search.tokenizer import KiwiTokenizer
 
 EDITED_ID = "2509.02544"  # UI-TARS-2, in 2025-09-03.md
@@ -58,11 +61,8 @@ def copy(base: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
     corpus, root = base
     shutil.copytree(corpus, tmp_path / "corpus")
     shutil.copytree(root, tmp_path / "index", symlinks=True)
-    # Parse-cache entries are keyed by path: point them at the copy.
-    cache = tmp_path / "index" / "cache" / "parsed.jsonl"
-    # The cached paper hashes were of the old paths: drop them (the cache recomputes them).
-    rows = [json.loads(line.replace(str(corpus), str(tmp_path / "corpus"))) for line in cache.read_text(encoding="utf-8").splitlines()]
-    cache.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "hashes"}, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    # Parse-cache entries are keyed by path: the copy's five files are parsed again.
+    (tmp_path / "index" / "cache" / "parsed.jsonl").unlink()
     return tmp_path / "corpus", tmp_path / "index"
 
 
@@ -178,16 +178,34 @@ def test_parse_cache_appends_new_files_and_drops_stale_rows(copy: tuple[Path, Pa
     generate(corpus / "new", 3, start=dt.date(2030, 1, 1))
     build_index([corpus], root, dense="off", progress=False)
     after = cache.read_bytes()
-    assert after.startswith(before) and after.count(b"\n") == before.count(b"\n") + 1  # one new file
+    assert after.startswith(before) and after.count(b"\n") == before.count(b"\n") + 2  # one new file: header, payload
     edited = corpus / "2025-09-03.md"
     edited.write_text(edited.read_text(encoding="utf-8") + "\n", encoding="utf-8")
     build_index([corpus], root, dense="off", progress=False)
-    rows = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) == len({r["path"] for r in rows}) == after.count(b"\n")  # the edited file's old row is gone
+    headers = [json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()[0::2]]
+    assert 2 * len(headers) == 2 * len({h["path"] for h in headers}) == after.count(b"\n")  # the edited file's old row is gone
+    served = list(BuildFiles(IndexLayout(root).current_build()).iter_papers())
     cache.write_bytes(after[:-20])  # a torn append
     report = build_index([corpus], root, dense="off", progress=False).to_dict()
     assert report["changed"] == report["added"] == 0
-    assert len([json.loads(line) for line in cache.read_text(encoding="utf-8").splitlines()]) == len(rows)
+    assert len(cache.read_text(encoding="utf-8").splitlines()) == 2 * len(headers)
+    assert list(BuildFiles(IndexLayout(root).current_build()).iter_papers()) == served
+
+
+def test_damaged_parse_cache_payload_is_parsed_again(copy: tuple[Path, Path]) -> None:
+    """A payload line that no longer decodes (its header intact) costs a parse of that
+    file when one of its papers is needed, never a wrong record or a failed build."""
+    corpus, root = copy
+    build_index([corpus], root, dense="off", progress=False)
+    served = list(BuildFiles(IndexLayout(root).current_build()).iter_papers())
+    cache = root / "cache" / "parsed.jsonl"
+    lines = cache.read_bytes().split(b"\n")
+    lines[1] = b"[" + lines[1][1:200]  # the first file's records, cut short
+    cache.write_bytes(b"\n".join(lines))
+    shutil.rmtree(root / "cache" / "tokens")  # so every paper's texts are needed
+    report = build_index([corpus], root, dense="off", progress=False).to_dict()
+    assert (report["added"], report["changed"], report["removed"]) == (0, 0, 0)
+    assert list(BuildFiles(IndexLayout(root).current_build()).iter_papers()) == served
 
 
 def test_bm25_from_cached_token_ids_equals_bm25s_own_index(tmp_path: Path) -> None:
@@ -278,11 +296,25 @@ def test_dense_incremental_appends_and_reencodes_only_new(
         return real(self, texts, progress=progress)
 
     monkeypatch.setattr(Encoder, "encode_passages", spy)
-    add_papers(tmp_path / "new", 0, 4)
+    decoded: list[str] = []
+    from_dict = Paper.from_dict.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(Paper, "from_dict", classmethod(lambda cls, d: decoded.append(d["id"]) or from_dict(cls, d)))
+    generate(tmp_path / "new", 4, start=dt.date(2030, 1, 1))  # a later day: rows are appended
     report = build_index([corpus, tmp_path / "new"], root, model=str(tiny_model_dir), dense="required", progress=False)
     assert len(seen) == 4 and report.to_dict()["added"] == 4
+    # The daily case touches no cached record: tokens, vectors and rows are found by hash.
+    assert decoded == []
     engine = SearchEngine.open(root)
     assert engine.dense is not None and engine.dense.index.ntotal == first.papers + 4
+    full = build_index([corpus, tmp_path / "new"], tmp_path / "full", model=str(tiny_model_dir), dense="required", full=True, progress=False)
+    assert full.papers == first.papers + 4
+    np.testing.assert_allclose(
+        np.load(BuildFiles(IndexLayout(root).current_build()).vectors),
+        np.load(BuildFiles(IndexLayout(tmp_path / "full").current_build()).vectors), rtol=1e-6,
+    )
+    seen.clear()
+    build_index([corpus, tmp_path / "new"], root, model=str(tiny_model_dir), dense="required", progress=False)
+    assert seen == []
     new_id = engine.ids[-1]
     hit = engine.similar(paper_id=engine.ids[0], k=5)
     assert hit.results and all(h.paper.id != engine.ids[0] for h in hit.results)
@@ -301,3 +333,44 @@ def test_cli_full_flag_and_json_counts(copy: tuple[Path, Path]) -> None:
     res = CliRunner().invoke(cli, ["index", "build", "--source", str(corpus), "--index", str(root), "--no-dense", "--full"])
     assert res.exit_code == 0, res.output
     assert "0 added, 0 changed, 0 removed, 0 reused" in res.output
+
+
+def test_cached_parse_equals_a_fresh_parse_with_papers_in_several_files(tmp_path: Path, digests: Path) -> None:
+    """The parse cache merges papers over headers and decodes only shared ones: the
+    papers, their order and their hashes equal a plain parse, cold and warm."""
+    from index.parse_cache import parse_sources_cached
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(digests, corpus)
+    daily = corpus / "2025-09-03.md"
+    # The same papers a day later, one with an extra section: merged, not duplicated.
+    later = daily.read_text(encoding="utf-8").replace("2025-09-03", "2025-09-04")
+    (corpus / "2025-09-04.md").write_text(later, encoding="utf-8")
+    expected = parse_sources([corpus])
+    ids = [p.id for p in expected.papers]
+    assert len(ids) == len(set(ids)) and any(len(p.sources) == 2 for p in expected.papers)
+    for _ in ("cold", "warm"):
+        got = parse_sources_cached([corpus], tmp_path / "cache")
+        assert list(got.papers) == expected.papers
+        assert got.hashes == [record_hash(p.to_dict()) for p in expected.papers]
+        assert got.issues == expected.issues
+
+
+def test_kiwi_prefetch_gives_this_process_s_tokens(digests: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Texts tokenized by the helper process equal Kiwi's here, offsets included; a
+    helper that cannot start costs nothing but its own time."""
+    from index.kiwi_prefetch import KiwiPrefetch
+
+    papers = parse_sources([digests]).papers
+    texts = [p.title for p in papers] + [p.search_text() for p in papers]
+    local = KiwiTokenizer()
+    with KiwiPrefetch.start(local) as remote:
+        via = KiwiTokenizer(local.settings, kiwi=remote)
+        assert via.tokenize_many(texts) == local.tokenize_many(texts)
+        assert via.analyze(texts[-1]) == local.analyze(texts[-1])
+        if (os.cpu_count() or 1) >= 2:
+            assert remote.remote_texts == len(texts) + 1
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # a helper that dies at once
+    with KiwiPrefetch.start(local) as broken:
+        assert KiwiTokenizer(local.settings, kiwi=broken).tokenize_many(texts[:3]) == local.tokenize_many(texts[:3])
+        assert broken.remote_texts == 0
