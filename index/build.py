@@ -14,9 +14,9 @@ from typing import Any, Literal
 from index.bm25_build import BM25Params, TokenDocs, write_bm25
 from index.corpus import Corpus, Texts
 from index.glossary_update import build_glossary
-from index.dense_build import choose_index, extend_dense, write_dense
+from index.dense_build import choose_index, extend_dense, same_graph, write_dense
 from index.embed_cache import EmbeddingCache
-from index.incremental import Delta, compare, record_hash, write_papers
+from index.incremental import Delta, compare, record_hash, served_order_first, write_papers
 from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
@@ -97,12 +97,11 @@ def build_index(
 
         t = time.perf_counter()
         delta = compare(corpus.ids, corpus.hashes, layout, full=full)
+        if not full:
+            corpus, delta = served_order_first(corpus, delta)
         timings["compare"] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        docs = _tokenize(corpus, tokenizer, layout.cache_dir, params, show, use_cache=not full)
-        timings["tokenize"] = time.perf_counter() - t
-
+        # The model loads before tokenizing: Kiwi loads in its helper meanwhile.
         t = time.perf_counter()
         encoder, notice = _load_encoder(model, dense)
         timings["load_model"] = time.perf_counter() - t
@@ -114,6 +113,14 @@ def build_index(
             t = time.perf_counter()
             write_papers(files, corpus, delta)  # copies the served rows when only appending
             timings["write_papers"] = time.perf_counter() - t
+            dense_meta = None
+            if encoder is not None:  # needs no tokens: before them, giving Kiwi's helper time
+                t = time.perf_counter()
+                dense_meta = _write_dense(corpus, encoder, files, show, layout.cache_dir, delta, timings, use_cache=not full)
+                timings["embed"] = time.perf_counter() - t
+            t = time.perf_counter()
+            docs = _tokenize(corpus, tokenizer, layout.cache_dir, params, show, use_cache=not full)
+            timings["tokenize"] = time.perf_counter() - t
             t = time.perf_counter()
             bm25_meta = write_bm25(docs, files.bm25, params)
             timings["bm25"] = time.perf_counter() - t
@@ -128,11 +135,8 @@ def build_index(
             )
             write_json(files.glossary, glossary)
             timings["glossary"] = time.perf_counter() - t
-            dense_meta = None
-            if encoder is not None:
-                t = time.perf_counter()
-                dense_meta = _write_dense(corpus, encoder, files, show, layout.cache_dir, delta, timings, use_cache=not full)
-                timings["embed"] = time.perf_counter() - t
+            if prefetch is not None:
+                prefetch.close()  # Kiwi's last use
             write_json(
                 files.manifest,
                 {
@@ -208,20 +212,20 @@ def _write_dense(
     def texts_of(rows: list[int]) -> list[str]:
         return [passage_text(p.title, p.summary) for p in (corpus[i] for i in rows)]
 
-    vectors = cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show)
-    timings["encode"] = cache.encode_seconds  # the model alone: what benchmarks leave out
     spec = choose_index(len(corpus))
     meta = {**encoder.describe(), "text_fields": ["title", "summary"], "index": spec}
-    served = delta.previous_manifest.get("dense")
-    # The daily case: same model and index type, old rows untouched, new rows appended.
-    if not (
-        delta.appends_only
-        and served == meta
-        and delta.previous is not None
-        and extend_dense(vectors, BuildFiles(delta.previous).faiss_index, files.vectors, files.faiss_index,
-                         start=int(delta.previous_manifest.get("papers", -1)))
-    ):
-        write_dense(vectors, files.vectors, files.faiss_index, spec)
+    start = int(delta.previous_manifest.get("papers", -1))
+    # The daily case: same model and graph settings, the served rows untouched and first,
+    # new rows appended: only they are encoded and added; the rest is copied.
+    extended = False
+    if delta.appends_only and delta.previous is not None and same_graph(delta.previous_manifest.get("dense"), meta):
+        served = BuildFiles(delta.previous)
+        new = cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show, start=start)
+        extended = extend_dense(new, served.faiss_index, served.vectors, files.vectors, files.faiss_index, start)
+    if not extended:
+        write_dense(cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show), files.vectors, files.faiss_index, spec)
+    timings["encode"] = cache.encode_seconds  # the model alone: what benchmarks leave out
+    cache.save_papers(files.vectors)
     return meta
 
 

@@ -43,6 +43,10 @@ class Corpus(Sequence[Paper]):
     def of(cls, papers: Sequence[Paper], hashes: Sequence[str]) -> "Corpus":
         return cls([p.id for p in papers], list(hashes), list(papers))
 
+    def reorder(self, order: Sequence[int]) -> "Corpus":
+        """The same papers in another order (``order`` lists every position once)."""
+        return Corpus([self.ids[i] for i in order], [self.hashes[i] for i in order], [self._entries[i] for i in order], self._load)
+
     def __len__(self) -> int:
         return len(self._entries)
 

@@ -2,7 +2,8 @@
 
 ``ROOT/cache/embeddings/<model-key>/`` holds ``keys.json`` (the model description, the
 hex text keys in row order, the name of the vectors file, and each paper content hash
-of the last build with its row) and that ``vectors-<nonce>.npy``. ``keys.json`` is
+of the last build with its row) and that ``vectors-<nonce>.npy``: for a build, a hard
+link to the build's own ``dense/vectors.npy``, which holds exactly those rows. ``keys.json`` is
 written last, by rename: it is the commit point, so a build killed mid-save leaves the
 previous pair intact (plus an orphan ``.npy`` the next save removes).
 
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -24,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from search.layout import read_json, write_json
+from search.records import PAPER_TEXTS_VERSION
 
 KEYS = "keys.json"
 
@@ -54,6 +57,7 @@ class EmbeddingCache:
         self.hits = 0
         self.misses = 0
         self.encode_seconds = 0.0  # time spent in the model, for reports
+        self._pending: tuple[list[str], list[str]] | None = None  # keys and hashes of encode_papers
         if enabled and self.dir is not None and (self.dir / KEYS).exists():
             try:
                 self._load()
@@ -68,7 +72,9 @@ class EmbeddingCache:
         vectors = np.load(self.dir / meta["vectors"], mmap_mode="r", allow_pickle=False)
         if vectors.ndim != 2 or vectors.shape[0] != len(meta["keys"]):
             raise ValueError("embedding cache keys and vectors disagree")
-        papers = meta.get("papers") or {"hashes": [], "rows": []}
+        papers = meta.get("papers") or {}
+        if papers.get("texts_version") != PAPER_TEXTS_VERSION:  # memos of texts made another way
+            papers = {"hashes": [], "rows": []}
         if len(papers["hashes"]) != len(papers["rows"]) or any(not 0 <= r < len(meta["keys"]) for r in papers["rows"]):
             raise ValueError("embedding cache paper rows out of range")
         self.vectors = vectors
@@ -82,34 +88,61 @@ class EmbeddingCache:
         texts_of: Callable[[list[int]], list[str]],
         encoder: PassageEncoder,
         progress: bool = False,
+        start: int = 0,
     ) -> np.ndarray:
-        """One vector per paper, given by content hash; ``texts_of`` is asked for the
-        passage texts of papers not seen in the last build only. The cache is then
-        rewritten with exactly this build's texts and papers."""
+        """The vectors of papers ``start:``, given by content hash; ``texts_of`` is asked
+        for the passage texts of papers not seen in the last build only. The rows before
+        ``start`` (the served build's, which the caller copies) get no vector here, only
+        their cache key. :meth:`save_papers` then makes all these rows the cache."""
         known = np.fromiter((self.paper_row.get(h, -1) for h in hashes), dtype=np.int64, count=len(hashes))
         missing = np.flatnonzero(known < 0)
-        has = np.flatnonzero(known >= 0)
         keys: list[str] = [""] * len(hashes)
-        for i, r in zip(has.tolist(), known[has].tolist()):
-            keys[i] = self.keys[r]
-        fresh = None
+        for i in np.flatnonzero(known >= 0).tolist():
+            keys[i] = self.keys[known[i]]
         self.hits = self.misses = 0
+        fresh = None
         if len(missing):
             texts = texts_of(missing.tolist())
             text_keys = [text_key(t) for t in texts]
-            fresh = self._vectors(text_keys, texts, encoder, progress)  # sets hits and misses
             for i, k in zip(missing.tolist(), text_keys):
                 keys[i] = k
-        dim = fresh.shape[1] if fresh is not None else self.vectors.shape[1]  # type: ignore[union-attr]
-        out = np.empty((len(hashes), dim), dtype=np.float32)
+            wanted = [n for n, i in enumerate(missing.tolist()) if i >= start]
+            if wanted:
+                fresh = self._vectors([text_keys[n] for n in wanted], [texts[n] for n in wanted], encoder, progress)
+            missing = missing[missing >= start]
+        has = np.flatnonzero(known[start:] >= 0) + start
+        dim = fresh.shape[1] if fresh is not None else (self.vectors.shape[1] if self.vectors is not None else 0)
+        out = np.empty((len(hashes) - start, dim), dtype=np.float32)
         if len(has):
             assert self.vectors is not None
-            out[has] = self.vectors[known[has]]
-        if fresh is not None:
-            out[missing] = fresh
+            rows = known[has]
+            if rows[-1] - rows[0] == len(rows) - 1 and np.all(np.diff(rows) == 1):
+                out[has - start] = self.vectors[rows[0] : rows[-1] + 1]  # one sequential read
+            else:
+                out[has - start] = self.vectors[rows]
+        if fresh is not None and len(missing):
+            out[missing - start] = fresh
         self.hits += len(has)
-        self._save(keys, out, hashes)
+        self._pending = (keys, list(hashes))
         return out
+
+    def save_papers(self, written: Path) -> None:
+        """Make the rows of the last :meth:`encode_papers` the cache, one row per paper.
+        ``written`` is the build's own ``.npy`` holding exactly those rows: it is
+        hard-linked rather than written again (150 MB at 100k papers), or copied where
+        the file system has no hard links."""
+        if self.dir is None or self._pending is None:
+            return
+        keys, hashes = self._pending
+        self.dir.mkdir(parents=True, exist_ok=True)
+        name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
+        with open(written, "rb") as f:  # on disk before keys.json names it
+            os.fsync(f.fileno())
+        try:
+            os.link(written, self.dir / name)
+        except OSError:
+            shutil.copyfile(written, self.dir / name)
+        self._commit(name, keys, {"texts_version": PAPER_TEXTS_VERSION, "hashes": hashes, "rows": list(range(len(keys)))})
 
     def encode(self, texts: Sequence[str], encoder: PassageEncoder, progress: bool = False) -> np.ndarray:
         """One normalised vector per text; only texts not cached go through the model.
@@ -151,13 +184,22 @@ class EmbeddingCache:
         unique = {k: i for i, k in enumerate(keys)}  # last row wins; rows are equal anyway
         rows = np.fromiter(unique.values(), dtype=np.int64, count=len(unique))
         new_row = {k: n for n, k in enumerate(unique)}
-        papers = {"hashes": list(hashes), "rows": [new_row[k] for k in keys] if hashes else []}
+        papers = {"texts_version": PAPER_TEXTS_VERSION, "hashes": list(hashes), "rows": [new_row[k] for k in keys] if hashes else []}
         name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
-        with open(self.dir / name, "wb") as f:
-            np.save(f, np.ascontiguousarray(vectors[rows]), allow_pickle=False)
+        self._write_vectors(self.dir / name, vectors[rows])
+        self._commit(name, list(unique), papers)
+
+    @staticmethod
+    def _write_vectors(path: Path, vectors: np.ndarray) -> None:
+        with open(path, "wb") as f:
+            np.save(f, np.ascontiguousarray(vectors), allow_pickle=False)
             f.flush()
             os.fsync(f.fileno())
-        meta = {"model": self.description, "vectors": name, "keys": list(unique), "papers": papers}
+
+    def _commit(self, name: str, keys: list[str], papers: dict[str, list[Any]]) -> None:
+        """``keys.json`` names the vectors file: written last, it is the commit point."""
+        assert self.dir is not None
+        meta = {"model": self.description, "vectors": name, "keys": keys, "papers": papers}
         write_json(self.dir / KEYS, meta, indent=None)  # 100k keys: the compact encoder is 5x faster
         for old in self.dir.glob("vectors-*.npy"):
             if old.name != name:

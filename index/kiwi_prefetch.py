@@ -8,8 +8,9 @@ those texts go to it once the build knows which they are.
 
 Only small batches go to the child: a big one (a first or ``--full`` build tokenizes
 every paper) is tokenized in this process on Kiwi's own workers, where shipping tokens
-back through a pipe would cost more than the load. If the child is missing, slow to
-start or dies, the texts are tokenized in this process: the helper only ever saves time.
+back through a pipe would cost more than the load. If the child cannot start, dies, or
+does not answer within a generous deadline, it is killed and the texts are tokenized in
+this process.
 Tokens are the same either way (same Kiwi, same options; ``tests/test_incremental.py``).
 
 The protocol is one JSON line each way: a list of texts in, a list of token lists out,
@@ -20,8 +21,10 @@ from __future__ import annotations
 
 import json
 import os
+import selectors
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, NamedTuple
 
@@ -29,6 +32,8 @@ from search.tokenizer import KiwiTokenizer, TokenizerSettings
 
 # Batches larger than this are tokenized in-process (see the module docstring).
 MAX_REMOTE_TEXTS = 2000
+# Seconds an answer may take beyond Kiwi's slowest pace here: its model load, with room.
+ANSWER_SECONDS = 30.0
 
 
 class RawToken(NamedTuple):
@@ -50,9 +55,11 @@ class KiwiPrefetch:
 
     @classmethod
     def start(cls, local: KiwiTokenizer) -> "KiwiPrefetch":
-        """Start loading Kiwi in a child, when there is a spare core for it."""
+        """Start loading Kiwi in a child, when there is a spare core for it and this
+        process has not loaded Kiwi already (a server that built before, a test run)."""
         proc = None
-        if (os.cpu_count() or 1) >= 2 and os.environ.get("PAPERSEARCH_KIWI_PREFETCH", "1") != "0":
+        wanted = os.environ.get("PAPERSEARCH_KIWI_PREFETCH", "1") != "0" and not local.local_kiwi_loaded
+        if wanted and (os.cpu_count() or 1) >= 2:
             s = local.settings
             spec = {"model_type": s.model_type, "typo": s.kiwi_typo_dict, "multi": s.kiwi_multi_dict,
                     "num_workers": local.num_workers, "kiwi_version": s.kiwi_version}
@@ -71,7 +78,9 @@ class KiwiPrefetch:
         return iter(self._tokenize(list(text)))
 
     def _tokenize(self, texts: list[str]) -> Iterable[list[Any]]:
-        if self._proc is not None and 0 < len(texts) <= MAX_REMOTE_TEXTS:
+        if not texts:
+            return []
+        if self._proc is not None and len(texts) <= MAX_REMOTE_TEXTS:
             got = self._ask(texts)
             if got is not None:
                 self.remote_texts += len(texts)
@@ -82,11 +91,11 @@ class KiwiPrefetch:
     def _ask(self, texts: list[str]) -> list[list[RawToken]] | None:
         proc = self._proc
         assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        # Kiwi's load plus its slowest pace here (~50k characters a second), with room.
+        deadline = time.monotonic() + ANSWER_SECONDS + sum(map(len, texts)) / 20_000
         try:
-            proc.stdin.write(json.dumps(texts, ensure_ascii=False).encode() + b"\n")
-            proc.stdin.flush()
-            line = proc.stdout.readline()
-            rows = json.loads(line)
+            _write_all(proc.stdin.fileno(), json.dumps(texts, ensure_ascii=False).encode() + b"\n", deadline)
+            rows = json.loads(_read_line(proc.stdout.fileno(), deadline))
             if not isinstance(rows, list) or len(rows) != len(texts):
                 return None
             return [[RawToken(*t) for t in row] for row in rows]
@@ -112,6 +121,40 @@ class KiwiPrefetch:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _write_all(fd: int, data: bytes, deadline: float) -> None:
+    """Write to a pipe without blocking past ``deadline`` (a child not reading would
+    otherwise stall a write bigger than the pipe's buffer)."""
+    os.set_blocking(fd, False)
+    view = memoryview(data)
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_WRITE)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                raise ValueError("Kiwi helper did not read in time")
+            try:
+                view = view[os.write(fd, view):]
+            except BlockingIOError:
+                continue
+
+
+def _read_line(fd: int, deadline: float) -> bytes:
+    """One line from ``fd``, or ValueError at end of input or past ``deadline`` (a child
+    that hangs must not hang the build, which holds the build lock)."""
+    buf = bytearray()
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        while not buf.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not sel.select(left):
+                raise ValueError("Kiwi helper did not answer in time")
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                raise ValueError("Kiwi helper exited")
+            buf += chunk
+    return bytes(buf)
 
 
 def _serve(spec: dict[str, Any], stdin: IO[bytes], stdout: IO[bytes]) -> None:

@@ -5,8 +5,12 @@ incremental build that adds one day's digest. Each file's papers and problems ar
 in ``ROOT/cache/parsed.jsonl`` (rewritten atomically with only the files of the last
 build), so only new or edited files are parsed again.
 
-Each file is two lines: a small header (path, content key, problems, and per paper its
-id, date and content hash) and a payload line, the papers' records. A build reads every
+A file whose size, mtime, ctime and inode are those recorded when it was hashed is
+not read at all (as git decides a file is unchanged; ctime cannot be set back by any
+tool, and a file modified within two seconds of being hashed is always read again).
+
+Each file is two lines: a small header (path, content key, stat, problems, and per paper
+its id, date and content hash) and a payload line, the papers' records. A build reads every
 header but leaves payloads as bytes: the papers come back as a :class:`Corpus` whose
 records are decoded only when a step asks for one, which in a daily build is the new
 papers alone. Papers that several files share are merged here, from their decoded
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,12 +54,41 @@ def _file_key(path: Path) -> str | None:
         return None  # unreadable: parse_file reports it
 
 
-def _row_of(path: Path, key: str, papers: list[Paper], issues: list[ParseIssue]) -> _FileRow:
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+# A file changed this close before it was hashed may change again within the same
+# timestamp tick unseen, so its stat is not trusted (git's "racily clean" rule).
+RACY_NS = 2_000_000_000
+
+
+def _known_key(row: _FileRow | None, stat: list[int] | None) -> str | None:
+    """The cached content key of an unchanged file, without reading it: same size,
+    mtime, ctime (which no tool can set back) and inode as when it was hashed, and not
+    modified just before that. None: read and hash the file."""
+    if row is None or stat is None or row.header.get("stat") != stat:
+        return None
+    checked = row.header.get("checked_ns")
+    if not isinstance(checked, int) or max(stat[1], stat[2]) >= checked - RACY_NS:
+        return None
+    return row.header["key"]
+
+
+def _row_of(
+    path: Path, key: str, papers: list[Paper], issues: list[ParseIssue], stat: list[int] | None, checked_ns: int
+) -> _FileRow:
     dicts = [p.to_dict() for p in papers]
     header = {
         "v": CACHE_VERSION,
         "path": str(path),
         "key": key,
+        "stat": stat,
+        "checked_ns": checked_ns,
         "ids": [p.id for p in papers],
         "dates": [p.date for p in papers],
         "hashes": [record_hash(d) for d in dicts],
@@ -84,7 +118,13 @@ def _read_cache(path: Path) -> list[_FileRow] | None:
         if not (isinstance(header, dict) and header.get("v") == CACHE_VERSION and payload.startswith(b"[")):
             return None
         n = len(header.get("ids") or ())
-        if not (isinstance(header.get("path"), str) and len(header.get("dates") or ()) == len(header.get("hashes") or ()) == n):
+        if not (
+            isinstance(header.get("path"), str)
+            and isinstance(header.get("key"), str)
+            and len(header.get("dates") or ()) == len(header.get("hashes") or ()) == n
+            and isinstance(header.get("issues"), list)
+            and all(isinstance(i, dict) and set(i) == {"file", "line", "reason"} for i in header["issues"])
+        ):
             return None
         rows.append(_FileRow(header, payload))
     return rows
@@ -136,8 +176,18 @@ def parse_sources_cached(sources: Sequence[Path], cache_dir: Path | None, enable
     rows: list[_FileRow] = []  # the files of this build, in order: the next cache
     fresh: list[_FileRow] = []  # rows of files parsed now
     found: list[tuple[str, str | None, str, Paper | Ref]] = []  # id, date, hash, record
+    by_path = {p: r for (p, _), r in cached.items()}
+    stale = 0  # reused rows whose file had to be read again: their stat is out of date
+    seen: dict[str, tuple[list[int] | None, int]] = {}  # their stat before the read, and when
     for f in files:
-        key = _file_key(f)
+        stat = _stat(f)
+        key = _known_key(by_path.get(str(f)), stat)
+        checked_ns = time.time_ns()
+        if key is None:
+            key = _file_key(f)  # read after the stat: a later change shows in the next stat
+            if (str(f), key) in cached:
+                stale += 1
+                seen[str(f)] = (stat, checked_ns)
         row = cached.get((str(f), key)) if key else None
         if row is None:
             papers, file_issues = parse_file(f)
@@ -145,7 +195,7 @@ def parse_sources_cached(sources: Sequence[Path], cache_dir: Path | None, enable
             if key is None:
                 found.extend((p.id, p.date, record_hash(p.to_dict()), p) for p in papers)
                 continue
-            row = _row_of(f, key, papers, file_issues)
+            row = _row_of(f, key, papers, file_issues, stat, checked_ns)
             fresh.append(row)
             entries: Sequence[Paper | Ref] = papers
         else:
@@ -155,6 +205,13 @@ def parse_sources_cached(sources: Sequence[Path], cache_dir: Path | None, enable
         found.extend(zip(h["ids"], h["dates"], h["hashes"], entries))
         rows.append(row)
     if path is not None:
+        # Refreshing stale stats is a rewrite: worth it once many files were touched.
+        if stale > max(50, len(rows) // 100):
+            for r in rows:
+                if r.header["path"] in seen:
+                    st, at = seen[r.header["path"]]
+                    r.header.update(stat=st, checked_ns=at)
+            rewrite = True
         if rewrite or len(rows) - len(fresh) != len(cached) or not path.exists():
             with atomic_file(path, binary=True) as out:  # drops the rows of files gone or edited
                 for r in rows:

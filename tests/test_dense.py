@@ -185,3 +185,15 @@ def test_a_loaded_model_is_reused_for_the_same_index_model(dense_index: Path, de
 def test_dense_total_is_every_paper(dense_engine: SearchEngine) -> None:
     resp = dense_engine.search("강화학습", k=5, mode="dense")
     assert resp.total == 72 and len(resp.results) == 5
+
+
+def test_query_time_settings_do_not_force_an_ann_rebuild() -> None:
+    """efSearch is applied on load from the manifest: a build that changes only it
+    extends the served graph; anything that shapes the graph rebuilds it."""
+    from index.dense_build import choose_index, same_graph
+
+    a = {"model": "m", "dim": 8, "index": choose_index(30_000)}
+    b = {**a, "index": {**a["index"], "efSearch": 64}}
+    assert same_graph(a, b)
+    assert not same_graph(a, {**b, "index": {**b["index"], "M": 16}})
+    assert not same_graph(a, {**a, "model": "other"}) and not same_graph(None, a)

@@ -364,6 +364,7 @@ def test_kiwi_prefetch_gives_this_process_s_tokens(digests: Path, monkeypatch: p
     papers = parse_sources([digests]).papers
     texts = [p.title for p in papers] + [p.search_text() for p in papers]
     local = KiwiTokenizer()
+    monkeypatch.setattr(KiwiTokenizer, "_kiwi_cache", {})  # as in a fresh build process
     with KiwiPrefetch.start(local) as remote:
         via = KiwiTokenizer(local.settings, kiwi=remote)
         assert via.tokenize_many(texts) == local.tokenize_many(texts)
@@ -371,6 +372,131 @@ def test_kiwi_prefetch_gives_this_process_s_tokens(digests: Path, monkeypatch: p
         if (os.cpu_count() or 1) >= 2:
             assert remote.remote_texts == len(texts) + 1
     monkeypatch.setattr(sys, "executable", "/bin/false")  # a helper that dies at once
+    monkeypatch.setattr(KiwiTokenizer, "_kiwi_cache", {})
     with KiwiPrefetch.start(local) as broken:
+        assert broken._proc is not None or (os.cpu_count() or 1) < 2
         assert KiwiTokenizer(local.settings, kiwi=broken).tokenize_many(texts[:3]) == local.tokenize_many(texts[:3])
         assert broken.remote_texts == 0
+
+
+def test_backfilled_older_papers_extend_the_served_rows(
+    base: tuple[Path, Path], tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A digest of papers older than every served one is appended too: the served rows
+    keep their places, the ANN index is extended, not rebuilt, and an unchanged rebuild
+    after it still rebuilds nothing."""
+    import index.build as build
+
+    corpus, _ = base
+    root = tmp_path / "dense"
+    first = build_index([corpus], root, model=str(tiny_model_dir), dense="required", progress=False)
+    served = list(BuildFiles(IndexLayout(root).current_build()).iter_papers())
+    rebuilt: list[int] = []
+    real = build.write_dense
+    monkeypatch.setattr(build, "write_dense", lambda v, *a, **k: rebuilt.append(len(v)) or real(v, *a, **k))
+    old = tmp_path / "old"
+    generate(old, 3, start=dt.date(2020, 1, 1))
+    report = build_index([corpus, old], root, model=str(tiny_model_dir), dense="required", progress=False).to_dict()
+    assert (report["added"], report["changed"], report["removed"]) == (3, 0, 0) and rebuilt == []
+    rows = list(BuildFiles(IndexLayout(root).current_build()).iter_papers())
+    assert rows[: len(served)] == served and all(r["date"] < "2021" for r in rows[len(served):])
+    engine = SearchEngine.open(root)
+    assert engine.dense is not None and engine.dense.index.ntotal == first.papers + 3
+    hit = engine.search(rows[-1]["title"], mode="bm25", k=3).results
+    assert hit[0].paper.id == rows[-1]["id"]
+    again = build_index([corpus, old], root, model=str(tiny_model_dir), dense="required", progress=False).to_dict()
+    assert again["reused"] == first.papers + 3 and rebuilt == []
+    assert list(BuildFiles(IndexLayout(root).current_build()).iter_papers()) == rows
+    full = build_index([corpus, old], tmp_path / "full", dense="off", full=True, progress=False)
+    assert sorted(SearchEngine.open(tmp_path / "full", load_model=False).ids) == sorted(r["id"] for r in rows)
+    assert full.papers == len(rows)
+
+
+def test_a_hung_kiwi_helper_is_killed_and_kiwi_runs_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.kiwi_prefetch as kp
+
+    hang = tmp_path / "hang"
+    hang.write_text("#!/bin/sh\nexec sleep 60\n", encoding="utf-8")
+    hang.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(hang))
+    monkeypatch.setattr(kp, "ANSWER_SECONDS", 0.5)
+    local = KiwiTokenizer()
+    monkeypatch.setattr(KiwiTokenizer, "_kiwi_cache", {})
+    # More than a pipe's buffer (64 KiB), which a child that does not read never drains.
+    for texts in (["세계 모델"], ["강화학습 에이전트 " * 400] * 12):
+        with kp.KiwiPrefetch.start(local) as hung:
+            proc = hung._proc
+            assert KiwiTokenizer(local.settings, kiwi=hung).tokenize_many(texts) == local.tokenize_many(texts)
+            assert hung.remote_texts == 0 and hung._proc is None
+        assert proc is None or proc.poll() is not None  # killed, not left behind
+
+
+def test_paper_memos_are_dropped_when_texts_are_made_another_way(copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tokens found by record hash are only valid for the code that made the texts."""
+    import index.token_cache as tc
+
+    corpus, root = copy
+    build_index([corpus], root, dense="off", progress=False)
+    asked: list[int] = []
+    real = TokenCache.paper_rows
+
+    def spy(self, hashes, texts_of, on_progress=None):  # type: ignore[no-untyped-def]
+        return real(self, hashes, lambda rows: asked.extend(rows) or texts_of(rows), on_progress)
+
+    monkeypatch.setattr(TokenCache, "paper_rows", spy)
+    build_index([corpus], root, dense="off", progress=False)
+    assert asked == []
+    monkeypatch.setattr(tc, "PAPER_TEXTS_VERSION", 999)
+    report = build_index([corpus], root, dense="off", progress=False).to_dict()
+    assert len(asked) == report["papers"] == report["reused"]  # texts made again; Kiwi's cache still by text
+
+
+def test_daily_dense_build_without_its_cache_copies_the_served_vectors(
+    base: tuple[Path, Path], tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from search.encoder import Encoder
+
+    corpus, _ = base
+    root = tmp_path / "dense"
+    build_index([corpus], root, model=str(tiny_model_dir), dense="required", progress=False)
+    shutil.rmtree(root / "cache" / "embeddings")  # lost: the served build still has every vector
+    seen: list[str] = []
+    real = Encoder.encode_passages
+    monkeypatch.setattr(Encoder, "encode_passages", lambda self, texts, progress=False: seen.extend(texts) or real(self, texts, progress=progress))
+    generate(tmp_path / "new", 2, start=dt.date(2030, 1, 1))
+    build_index([corpus, tmp_path / "new"], root, model=str(tiny_model_dir), dense="required", progress=False)
+    assert len(seen) == 2
+    full = tmp_path / "full"
+    build_index([corpus, tmp_path / "new"], full, model=str(tiny_model_dir), dense="required", full=True, progress=False)
+    np.testing.assert_allclose(
+        np.load(BuildFiles(IndexLayout(root).current_build()).vectors),
+        np.load(BuildFiles(IndexLayout(full).current_build()).vectors), rtol=1e-6,
+    )
+    seen.clear()
+    build_index([corpus, tmp_path / "new"], root, model=str(tiny_model_dir), dense="required", progress=False)
+    assert seen == []  # the cache was rebuilt from the copied rows
+
+
+def test_unchanged_files_are_not_read_and_edits_are_always_seen(copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A digest whose stat matches the cached one is not read; an edit that keeps the
+    size and even the mtime (as `cp -p` or `touch -r` would) is still seen."""
+    import os
+
+    import index.parse_cache as pc
+
+    corpus, root = copy
+    monkeypatch.setattr(pc, "RACY_NS", 0)  # the files were written just now
+    build_index([corpus], root, dense="off", progress=False)
+    read: list[str] = []
+    real = pc._file_key
+    monkeypatch.setattr(pc, "_file_key", lambda p: read.append(p.name) or real(p))
+    build_index([corpus], root, dense="off", progress=False)
+    assert read == []
+    edited = corpus / "2025-09-03.md"
+    st = edited.stat()
+    text = edited.read_text(encoding="utf-8")
+    edited.write_text(text.replace("데이터 플라이휠 파이프라인", "데이터 플라이휠 파이프라잉"), encoding="utf-8")  # same size
+    os.utime(edited, ns=(st.st_atime_ns, st.st_mtime_ns))  # and the old mtime
+    assert edited.stat().st_size == st.st_size
+    report = build_index([corpus], root, dense="off", progress=False).to_dict()
+    assert read == ["2025-09-03.md"] and report["changed"] == 1

@@ -52,3 +52,21 @@ def test_engine_keeps_its_build_across_a_swap(digests: Path, tmp_path: Path) -> 
 def test_no_index_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(IndexNotFound, match="papersearch index build"):
         SearchEngine.open(tmp_path / "nothing")
+
+
+def test_append_file_copies_from_an_offset_in_the_kernel_or_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from search.layout import append_file
+
+    src = tmp_path / "src"
+    src.write_bytes(bytes(range(256)) * 5000)
+    for kernel in (True, False):
+        if not kernel:
+            monkeypatch.setattr(os, "copy_file_range", lambda *a: (_ for _ in ()).throw(OSError("unsupported")))
+        out = tmp_path / f"out-{kernel}"
+        with open(out, "wb") as f:
+            f.write(b"head")
+            append_file(f, src, start=1000)
+            f.write(b"tail")
+        assert out.read_bytes() == b"head" + src.read_bytes()[1000:] + b"tail"
