@@ -21,7 +21,7 @@ from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
 from index.token_cache import TokenCache
-from search.encoder import Encoder, default_model_name, passage_text
+from search.encoders import PASSAGE_FIELDS, Encoder, default_models, leg_name, load_encoder, parse_models, passage_text
 from search.errors import ModelUnavailable, PaperSearchError
 from search.layout import FORMAT_VERSION, BuildFiles, BuildLock, IndexLayout, StagedBuild, write_json
 from search.records import Paper, ParseIssue
@@ -40,7 +40,7 @@ class BuildReport:
     index: str
     build_id: str
     dense: bool
-    model: str | None
+    legs: list[str]  # the dense legs built, e.g. ["e5", "use"]; empty for BM25 only
     notice: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
     # added / changed / removed / reused papers against the previously served build
@@ -54,7 +54,7 @@ class BuildReport:
             "index": self.index,
             "build_id": self.build_id,
             "dense": self.dense,
-            "model": self.model,
+            "legs": self.legs,
             "notice": self.notice,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             **self.delta,
@@ -65,16 +65,19 @@ def build_index(
     sources: Sequence[Path],
     index_root: Path,
     *,
-    model: str | None = None,
+    model: str | Sequence[str] | None = None,
     dense: DenseMode = "auto",
     params: BM25Params = BM25Params(),
     progress: bool | None = None,
     gate: Gate | None = None,
     log: Callable[[str], None] = lambda _msg: None,
     full: bool = False,
+    passage_fields: Sequence[str] = PASSAGE_FIELDS,
 ) -> BuildReport:
     """Build and swap in a new index. Incremental unless ``full``: parsed files, Kiwi tokens
-    and embeddings are reused from ``ROOT/cache`` for unchanged text."""
+    and embeddings are reused from ``ROOT/cache`` for unchanged text. ``model``: encoder
+    names (``"e5,use"``, a hub id, a folder; see ``search.encoders``), one dense leg each;
+    None means the bundled default."""
     show = progress_enabled(progress)
     layout = IndexLayout(index_root)
     timings: dict[str, float] = {}
@@ -103,7 +106,7 @@ def build_index(
 
         # The model loads before tokenizing: Kiwi loads in its helper meanwhile.
         t = time.perf_counter()
-        encoder, notice = _load_encoder(model, dense)
+        encoders, notice = _load_encoders(model, dense)
         timings["load_model"] = time.perf_counter() - t
         if notice:
             log(notice)
@@ -113,10 +116,13 @@ def build_index(
             t = time.perf_counter()
             write_papers(files, corpus, delta)  # copies the served rows when only appending
             timings["write_papers"] = time.perf_counter() - t
-            dense_meta = None
-            if encoder is not None:  # needs no tokens: before them, giving Kiwi's helper time
+            dense_legs = []
+            if encoders:  # needs no tokens: before them, giving Kiwi's helper time
                 t = time.perf_counter()
-                dense_meta = _write_dense(corpus, encoder, files, show, layout.cache_dir, delta, timings, use_cache=not full)
+                for leg, encoder in encoders.items():
+                    dense_legs.append(
+                        _write_dense(leg, corpus, encoder, files, show, layout.cache_dir, delta, timings, tuple(passage_fields), not full)
+                    )
                 timings["embed"] = time.perf_counter() - t
             t = time.perf_counter()
             docs = _tokenize(corpus, tokenizer, layout.cache_dir, params, show, use_cache=not full)
@@ -150,7 +156,7 @@ def build_index(
                     "corpus_hash": corpus_hash(corpus.ids, corpus.hashes),
                     "tokenizer": tokenizer.settings.to_dict(),
                     "bm25": bm25_meta,
-                    "dense": dense_meta,
+                    "dense_legs": dense_legs,
                 },
             )
             if gate is not None:
@@ -162,8 +168,8 @@ def build_index(
             errors=parsed.issues,
             index=str(layout.root),
             build_id=stage.build_id,
-            dense=dense_meta is not None,
-            model=dense_meta["model"] if dense_meta else None,
+            dense=bool(dense_legs),
+            legs=[leg["name"] for leg in dense_legs],
             notice=notice,
             timings=timings,
             delta=delta.to_dict(),
@@ -191,41 +197,58 @@ def _tokenize(
     return TokenDocs.from_rows(cache.ids, cache.offsets, cache.vocab, title_rows, body_rows, params)
 
 
-def _load_encoder(model: str | None, dense: DenseMode) -> tuple[Encoder | None, str | None]:
+def _load_encoders(model: str | Sequence[str] | None, dense: DenseMode) -> tuple[dict[str, Encoder], str | None]:
+    """One encoder per dense leg. A model that cannot load is left out with a notice (or
+    fails the build with ``dense="required"``); with none left the build is BM25-only."""
     if dense == "off":
-        return None, None
-    name = model or default_model_name()
-    try:
-        return Encoder(name), None
-    except ModelUnavailable as e:
-        if dense == "required":
-            raise
-        return None, f"no embedding model ({e}); building a BM25-only index"
+        return {}, None
+    names = parse_models(model) or default_models()
+    encoders: dict[str, Encoder] = {}
+    problems: list[str] = []
+    for name in names:
+        leg = leg_name(name)
+        if leg in encoders:
+            raise PaperSearchError(f"two models would both be dense leg {leg!r}: {', '.join(names)}")
+        try:
+            encoders[leg] = load_encoder(name)
+        except ModelUnavailable as e:
+            if dense == "required":
+                raise
+            problems.append(str(e))
+    if not problems:
+        return encoders, None
+    rest = f"building without it ({', '.join(encoders)} kept)" if encoders else "building a BM25-only index"
+    return encoders, f"no embedding model ({'; '.join(problems)}); {rest}"
 
 
 def _write_dense(
-    corpus: Corpus, encoder: Encoder, files: Any, show: bool, cache_dir: Path, delta: Delta,
-    timings: dict[str, float], use_cache: bool = True,
+    leg: str, corpus: Corpus, encoder: Encoder, files: BuildFiles, show: bool, cache_dir: Path, delta: Delta,
+    timings: dict[str, float], fields: tuple[str, ...], use_cache: bool = True,
 ) -> dict[str, Any]:
-    cache = EmbeddingCache(cache_dir, encoder.describe(), enabled=use_cache)
+    """One dense leg's vectors and ANN index; returns its manifest entry."""
+    cache = EmbeddingCache(cache_dir, {**encoder.describe(), "text_fields": list(fields)}, enabled=use_cache)
 
     def texts_of(rows: list[int]) -> list[str]:
-        return [passage_text(p.title, p.summary) for p in (corpus[i] for i in rows)]
+        return [passage_text(corpus[i], fields) for i in rows]
 
     spec = choose_index(len(corpus))
-    meta = {**encoder.describe(), "text_fields": ["title", "summary"], "index": spec}
+    meta = {"name": leg, "source": encoder.model if encoder.backend == "sentence-transformers" else leg,
+            **encoder.describe(), "text_fields": list(fields), "index": spec}
+    vectors, faiss_index = files.leg_vectors(leg), files.leg_faiss(leg)
     start = int(delta.previous_manifest.get("papers", -1))
     # The daily case: same model and graph settings, the served rows untouched and first,
     # new rows appended: only they are encoded and added; the rest is copied.
     extended = False
-    if delta.appends_only and delta.previous is not None and same_graph(delta.previous_manifest.get("dense"), meta):
+    served_leg = next((m for m in delta.previous_manifest.get("dense_legs") or () if m.get("name") == leg), None)
+    if delta.appends_only and delta.previous is not None and same_graph(served_leg, meta):
         served = BuildFiles(delta.previous)
         new = cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show, start=start)
-        extended = extend_dense(new, served.faiss_index, served.vectors, files.vectors, files.faiss_index, start)
+        extended = extend_dense(new, served.leg_faiss(leg), served.leg_vectors(leg), vectors, faiss_index, start)
     if not extended:
-        write_dense(cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show), files.vectors, files.faiss_index, spec)
-    timings["encode"] = cache.encode_seconds  # the model alone: what benchmarks leave out
-    cache.save_papers(files.vectors)
+        write_dense(cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show), vectors, faiss_index, spec)
+    # The models alone: what benchmarks leave out.
+    timings["encode"] = timings.get("encode", 0.0) + cache.encode_seconds
+    cache.save_papers(vectors)
     return meta
 
 

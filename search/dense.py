@@ -1,4 +1,4 @@
-"""Dense retrieval over the FAISS index ``index/dense_build.py`` writes."""
+"""Dense retrieval over one dense leg's FAISS index (``index/dense_build.py`` writes it)."""
 
 from __future__ import annotations
 
@@ -7,36 +7,42 @@ from typing import Any
 
 import numpy as np
 
-from search.encoder import Encoder
+from search.encoders import Encoder
 from search.errors import IndexCorrupt, ModelUnavailable
 from search.records import ScoredId
 
 
 class DenseRetriever:
-    name = "dense"
+    """One encoder's vectors: ``name`` is the leg's name (``e5``, ``use``, ...)."""
 
-    def __init__(self, vectors_path: Path, faiss_path: Path, ids: list[str], spec: dict[str, Any]):
+    def __init__(self, name: str, vectors_path: Path, faiss_path: Path, ids: list[str], spec: dict[str, Any]):
         import faiss
 
+        self.name = name
         try:
             # Memory-map the stored vectors: "similar" reads one row, never the whole matrix.
             self.vectors = np.load(vectors_path, mmap_mode="r", allow_pickle=False)
             self.index = faiss.read_index(str(faiss_path), faiss.IO_FLAG_READ_ONLY)
         except (OSError, ValueError, RuntimeError) as e:
-            raise IndexCorrupt(f"dense index unreadable: {e}") from e
+            raise IndexCorrupt(f"dense leg {name!r} unreadable: {e}") from e
         if self.index.ntotal != len(ids) or self.vectors.shape[0] != len(ids):
             raise IndexCorrupt(
-                f"dense index has {self.index.ntotal} vectors but the index lists {len(ids)} papers"
+                f"dense leg {name!r} has {self.index.ntotal} vectors but the index lists {len(ids)} papers"
             )
         if spec.get("type") == "hnsw":
             self.index.hnsw.efSearch = int(spec.get("efSearch", 128))
         self.ids = ids
         self.encoder: Encoder | None = None
+        self.notice: str | None = "embedding model not loaded"  # why it cannot answer queries
+
+    @property
+    def ready(self) -> bool:
+        return self.encoder is not None
 
     def retrieve(self, query: str, k: int) -> list[ScoredId]:
         if self.encoder is None:
-            raise ModelUnavailable("no embedding model loaded for dense queries")
-        return self.search_vector(self.encoder.encode_queries([query])[0], k)
+            raise ModelUnavailable(f"dense leg {self.name!r}: {self.notice}")
+        return self.search_vector(self.encoder.encode_query(query), k)
 
     def search_vector(self, vector: np.ndarray, k: int, exclude_row: int | None = None) -> list[ScoredId]:
         k = min(k + (exclude_row is not None), len(self.ids))

@@ -1,21 +1,26 @@
-"""The query-side facade: one loaded index answering search and similar-paper requests."""
+"""The query-side facade: one loaded index answering search and similar-paper requests.
+
+Retrieval legs: ``bm25`` plus one dense leg per encoder the index was built with (``e5``,
+``use``, ...). A mode picks the legs: ``hybrid`` all of them, ``bm25``, ``dense`` every
+dense leg, or one leg by its name; their rankings are fused (RRF by default).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from search.bm25 import BM25Retriever
 from search.dense import DenseRetriever
-from search.encoder import Encoder, Prompts, canonical_model_name
+from search.encoders import Encoder, leg_name, load_for_leg, parse_models
 from search.errors import InvalidQuery, ModelMismatch, ModelUnavailable, PaperNotFound
-from search.fusion import DEFAULT_RRF_K, fuse
 from search.expansion import Expander
+from search.fusion import DEFAULT_RRF_K, fuse
 from search.layout import BuildFiles, IndexLayout, read_json
 from search.records import FusedHit, Paper, ScoredId
-from search.results import MODES, SearchHit, SearchResponse
+from search.results import DENSE_UNAVAILABLE, LEGS_MISSING, MODES, SearchHit, SearchResponse
 from search.tokenizer import KiwiTokenizer, TokenizerSettings
 
 MAX_QUERY_CHARS = 500
@@ -24,6 +29,11 @@ MAX_K = 100
 MAX_OFFSET = 1000
 CANDIDATES = 100  # each leg's depth before fusion
 FUSIONS = ("rrf", "weighted")
+# Default per-leg fusion weights (1.0 for a leg not named); chosen on the dev set, see
+# README "Models". An explicit ``weights`` argument replaces them.
+DEFAULT_WEIGHTS: dict[str, float] = {}
+# Similar papers default to this mode (dev set, README "Models").
+SIMILAR_MODE = "dense"
 
 
 @dataclass(frozen=True)
@@ -45,14 +55,30 @@ class Filters:
         return True
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """Which legs answer a request, and why that differs from what was asked."""
+
+    mode: str
+    legs: tuple[str, ...]
+    notice: str | None = None
+    code: str | None = None
+
+
 class SearchEngine:
-    """Loads a build once (papers, BM25, FAISS, model) and answers queries from memory."""
+    """Loads a build once (papers, BM25, FAISS indexes, encoders) and answers from memory."""
 
     def __init__(
-        self, build_dir: Path, model: str | None = None, load_model: bool = True, encoder: Encoder | None = None
+        self,
+        build_dir: Path,
+        model: str | Sequence[str] | None = None,
+        load_model: bool = True,
+        encoders: Sequence[Encoder] = (),
     ):
-        """``encoder``: an already loaded model to reuse when it is the one this build
-        needs (a server reloading a new build of the same index loads it only once)."""
+        """``model``: encoder names the caller expects (each must be one of the index's
+        dense legs; a moved local model folder can be given here). ``encoders``: models
+        already loaded, reused when they are what a leg needs (a server reloading a new
+        build of the same index loads them only once)."""
         self.files = BuildFiles(build_dir)
         self.manifest = self.files.read_manifest()
         self.tokenizer = KiwiTokenizer(TokenizerSettings.default())
@@ -64,46 +90,58 @@ class SearchEngine:
         # The mined Korean↔English term bridge; builds made without one expand nothing.
         glossary = read_json(self.files.glossary) if self.files.glossary.exists() else None
         self.expander = Expander(glossary, self.bm25.document_frequency, len(self.ids))
-        self.dense: DenseRetriever | None = None
-        self.model_notice: str | None = None
-        dense_meta = self.manifest.get("dense")
-        if dense_meta:
-            if model and canonical_model_name(model) != dense_meta["model"]:
-                raise ModelMismatch(
-                    f"index was built with model {dense_meta['model']!r}, not {model!r}: "
-                    "query with the same model or rebuild with --model"
-                )
-            self.dense = DenseRetriever(self.files.vectors, self.files.faiss_index, self.ids, dense_meta["index"])
+        self.leg_meta: dict[str, dict[str, Any]] = {m["name"]: m for m in self.manifest.get("dense_legs") or ()}
+        self.dense_legs: dict[str, DenseRetriever] = {
+            name: DenseRetriever(name, self.files.leg_vectors(name), self.files.leg_faiss(name), self.ids, meta["index"])
+            for name, meta in self.leg_meta.items()
+        }
+        given = {leg_name(m): m for m in parse_models(model)}
+        unknown = [m for leg, m in given.items() if leg not in self.leg_meta]
+        if unknown:
+            built = ", ".join(f"{n} ({m['model']})" for n, m in self.leg_meta.items()) or "no embedding model"
+            raise ModelMismatch(f"index was built with {built}, not {', '.join(unknown)}: rebuild with --model")
+        for name, leg in self.dense_legs.items():
             if load_model:
-                self._load_model(dense_meta, encoder)
-            else:
-                self.model_notice = "embedding model not loaded"
-        else:
-            self.model_notice = "index has no dense vectors (built without an embedding model)"
+                meta = self.leg_meta[name]
+                if name in given and meta["backend"] == "sentence-transformers":
+                    meta = {**meta, "source": given[name]}
+                try:
+                    leg.encoder = load_for_leg(meta, encoders)
+                    leg.notice = None
+                except (ModelUnavailable, ModelMismatch) as e:
+                    leg.notice = str(e)
 
     @classmethod
-    def open(cls, index_root: Path | str, model: str | None = None, load_model: bool = True) -> "SearchEngine":
+    def open(cls, index_root: Path | str, model: str | Sequence[str] | None = None, load_model: bool = True) -> "SearchEngine":
         return cls(IndexLayout(index_root).current_build(), model=model, load_model=load_model)
 
-    def _load_model(self, meta: Mapping[str, Any], reuse: Encoder | None = None) -> None:
-        if reuse is not None and reuse.name == meta["model"]:
-            encoder = reuse
-        else:
-            try:
-                encoder = Encoder(meta["model"])
-            except ModelUnavailable as e:
-                self.model_notice = str(e)
-                return
-        if encoder.dim != meta["dim"]:
-            raise ModelMismatch(f"model {meta['model']!r} gives {encoder.dim}-d vectors, index has {meta['dim']}-d")
-        # Prompts follow the build, so a query is encoded exactly as the passages expect.
-        encoder.prompts = Prompts(**meta["prompts"])
-        assert self.dense is not None
-        self.dense.encoder = encoder
+    # -- what this index can do -----------------------------------------------------
+
+    @property
+    def ready_legs(self) -> list[str]:
+        return [name for name, leg in self.dense_legs.items() if leg.ready]
 
     @property
     def dense_ready(self) -> bool:
-        return self.dense is not None and self.dense.encoder is not None
+        return bool(self.ready_legs)
+
+    @property
+    def encoders(self) -> list[Encoder]:
+        return [leg.encoder for leg in self.dense_legs.values() if leg.encoder is not None]
+
+    @property
+    def modes(self) -> list[str]:
+        """The modes that answer as asked (others fall back to BM25 with a notice)."""
+        ready = self.ready_legs
+        return ["hybrid", "bm25", "dense", *ready] if ready else ["bm25"]
+
+    @property
+    def model_notice(self) -> str | None:
+        """Why dense search is (partly) off, or None when every leg answers."""
+        if not self.dense_legs:
+            return "index has no dense vectors (built without an embedding model)"
+        missing = [f"{n}: {leg.notice}" for n, leg in self.dense_legs.items() if not leg.ready]
+        return "; ".join(missing) or None
 
     @property
     def build_id(self) -> str:
@@ -130,104 +168,112 @@ class SearchEngine:
     ) -> SearchResponse:
         query = _check_text(query, "query", MAX_QUERY_CHARS)
         _check_page(k, offset)
-        effective, notice = self._effective_mode(mode, dense_possible=self.dense_ready)
+        _check_fusion(fusion)
+        plan = self._plan(mode, ready=self.ready_legs)
         terms = self.query_terms(query)
         if filters:
             depth = len(self.ids)  # filtering after ranking: every candidate may be needed
-        elif effective == "hybrid":
+        elif len(plan.legs) > 1:
             depth = max(CANDIDATES, k + offset)  # fusion needs each leg's deeper ranks
         else:
             depth = k + offset  # one leg's own order is the answer: rank only the page
         rankings: dict[str, list[ScoredId]] = {}
         total: int | None = None
-        if effective in ("hybrid", "bm25"):
-            rankings["bm25"], matches = self.bm25.search_terms(terms, depth)
-            if effective == "bm25":
-                total = matches
-        if effective in ("hybrid", "dense"):
-            assert self.dense is not None
-            rankings["dense"] = self.dense.retrieve(query, depth)
-            if effective == "dense":
+        for leg in plan.legs:
+            if leg == "bm25":
+                rankings["bm25"], total = self.bm25.search_terms(terms, depth)
+            else:
+                rankings[leg] = self.dense_legs[leg].retrieve(query, depth)
                 total = len(self.ids)  # every paper has a similarity
-        if filters:
-            total = None  # counted after filtering
-        return self._respond(query, mode, effective, notice, rankings, k, offset, fusion, rrf_k, weights, filters, terms, total)
+        if len(plan.legs) > 1 or filters:
+            total = None  # the fused pool, counted after filtering
+        fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=DEFAULT_WEIGHTS if weights is None else weights)
+        return self._respond(query, mode, plan, rankings, fused, k, offset, filters, terms, total)
 
     def query_terms(self, query: str) -> dict[str, float]:
         """BM25 terms and their weights for a query: its own terms weigh 1, expansions
         (spacing variants, transliterations, glossary translations) less."""
         return self.expander.expand(query, self.bm25.query_terms(query))
 
-    def similar(self, paper_id: str | None = None, text: str | None = None, k: int = 10, mode: str = "dense") -> SearchResponse:
-        """Papers like a stored paper (its stored vector; no re-encoding) or like a text."""
+    def similar(
+        self, paper_id: str | None = None, text: str | None = None, k: int = 10, mode: str = SIMILAR_MODE
+    ) -> SearchResponse:
+        """Papers like a stored paper (its stored vectors; no re-encoding) or like a text
+        (a pasted abstract: encoded once per dense leg, cut to each model's window)."""
         _check_page(k, 0)
         if (paper_id is None) == (text is None):
             raise InvalidQuery("give either a paper id or a text")
-        exclude = None
+        exclude: str | None = None
         if paper_id is not None:
             paper = self.paper(paper_id)
-            exclude = paper.id
-            source = paper.id
-            vector_ok = self.dense is not None
-            mlt_text = f"{paper.title}\n{paper.summary}"
+            source, exclude, mlt_text = paper.id, paper.id, f"{paper.title}\n{paper.summary}"
+            ready = list(self.dense_legs)  # stored vectors need no model
         else:
-            source = text = _check_text(text or "", "text", MAX_TEXT_CHARS)
-            vector_ok = self.dense_ready
-            mlt_text = text
-        effective, notice = self._effective_mode(mode, dense_possible=vector_ok)
+            source = mlt_text = _check_text(text or "", "text", MAX_TEXT_CHARS)
+            ready = self.ready_legs
+        plan = self._plan(mode, ready=ready)
         depth = max(CANDIDATES, k) + 1
         rankings: dict[str, list[ScoredId]] = {}
-        if effective in ("hybrid", "bm25"):
-            rankings["bm25"] = [h for h in self.bm25.retrieve(mlt_text, depth) if h.id != exclude]
-        if effective in ("hybrid", "dense"):
-            assert self.dense is not None
-            if exclude is not None:
+        for leg in plan.legs:
+            if leg == "bm25":
+                rankings["bm25"] = [h for h in self.bm25.retrieve(mlt_text, depth) if h.id != exclude]
+            elif exclude is not None:
                 row = self.row_of[exclude]
-                rankings["dense"] = self.dense.search_vector(self.dense.vector(row), depth, exclude_row=row)
+                dense = self.dense_legs[leg]
+                rankings[leg] = dense.search_vector(dense.vector(row), depth, exclude_row=row)
             else:
-                rankings["dense"] = self.dense.retrieve(mlt_text, depth)
-        return self._respond(source, mode, effective, notice, rankings, k, 0, "rrf", DEFAULT_RRF_K, None, Filters(), {})
+                rankings[leg] = self.dense_legs[leg].retrieve(mlt_text, depth)
+        fused = fuse(rankings, "rrf", rrf_k=DEFAULT_RRF_K, weights=DEFAULT_WEIGHTS)
+        return self._respond(source, mode, plan, rankings, fused, k, 0, Filters(), {}, None)
 
     # -- helpers --------------------------------------------------------------------
 
-    def _effective_mode(self, mode: str, dense_possible: bool) -> tuple[str, str | None]:
-        if mode not in MODES:
-            raise InvalidQuery(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
-        if mode == "bm25" or dense_possible:
-            return mode, None
-        return "bm25", f"BM25 only: {self.model_notice or 'no embedding model'}"
+    def _plan(self, mode: str, ready: Sequence[str]) -> _Plan:
+        """The legs for ``mode`` among those that can answer (``ready`` dense legs)."""
+        if mode not in MODES and mode not in self.dense_legs:
+            known = [*MODES, *self.dense_legs]
+            raise InvalidQuery(f"unknown mode {mode!r}: use one of {', '.join(known)}")
+        if mode == "bm25":
+            return _Plan("bm25", ("bm25",))
+        wanted = list(self.dense_legs) if mode in ("hybrid", "dense") else [mode]
+        usable = tuple(leg for leg in wanted if leg in ready)
+        if not usable:
+            why = self.model_notice or "no embedding model"
+            return _Plan("bm25", ("bm25",), f"BM25 only: {why}", DENSE_UNAVAILABLE)
+        notice = code = None
+        if len(usable) < len(wanted):
+            missing = [leg for leg in wanted if leg not in usable]
+            notice = f"without {', '.join(missing)}: " + "; ".join(str(self.dense_legs[m].notice) for m in missing)
+            code = LEGS_MISSING
+        return _Plan(mode, (("bm25",) if mode == "hybrid" else ()) + usable, notice, code)
 
     def _respond(
         self,
         query: str,
         requested: str,
-        effective: str,
-        notice: str | None,
+        plan: _Plan,
         rankings: dict[str, list[ScoredId]],
+        fused: list[FusedHit],
         k: int,
         offset: int,
-        fusion: str,
-        rrf_k: int,
-        weights: Mapping[str, float] | None,
         filters: Filters,
         terms: Mapping[str, float],
-        total: int | None = None,
+        total: int | None,
     ) -> SearchResponse:
         """``total``: the leg's own match count when known; else the fused candidates."""
-        if fusion not in FUSIONS:
-            raise InvalidQuery(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
-        fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=weights)
         if filters:
             fused = [f for f in fused if filters.accept(self.papers[self.row_of[f.id]])]
         matched = {h.id: getattr(h, "terms", ()) for h in rankings.get("bm25", [])}
         page = fused[offset : offset + k]
-        hits = [self._hit(offset + i + 1, f, matched.get(f.id, ())) for i, f in enumerate(page)]
+        hits = [
+            SearchHit(offset + i + 1, self.papers[self.row_of[f.id]], f.score, dict(f.legs), matched.get(f.id, ()))
+            for i, f in enumerate(page)
+        ]
         expansions = {t: w for t, w in terms.items() if w < 1.0}
-        return SearchResponse(query, effective, requested, hits, len(fused) if total is None else total, offset, notice, expansions)
-
-    def _hit(self, rank: int, f: FusedHit, matched: tuple[str, ...]) -> SearchHit:
-        paper = self.papers[self.row_of[f.id]]
-        return SearchHit(rank, paper, f.score, f.legs.get("bm25"), f.legs.get("dense"), matched)
+        return SearchResponse(
+            query, plan.mode, requested, hits, len(fused) if total is None else total, offset,
+            plan.notice, plan.code, expansions, plan.legs,
+        )
 
 
 def _check_text(text: str, what: str, limit: int) -> str:
@@ -244,3 +290,8 @@ def _check_page(k: int, offset: int) -> None:
         raise InvalidQuery(f"k must be between 1 and {MAX_K}")
     if not 0 <= offset <= MAX_OFFSET:
         raise InvalidQuery(f"offset must be between 0 and {MAX_OFFSET}")
+
+
+def _check_fusion(fusion: str) -> None:
+    if fusion not in FUSIONS:
+        raise InvalidQuery(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")

@@ -66,8 +66,8 @@ class EngineHolder:
             previous = self._served
             if previous is not None and previous.build_dir == build_dir:
                 return {"status": "unchanged", "build_id": previous.engine.build_id, "previous": previous.engine.build_id}
-            loaded = previous.engine.dense.encoder if previous and previous.engine.dense else None
-            engine = SearchEngine(build_dir, model=self.model, encoder=loaded)
+            loaded = previous.engine.encoders if previous else []
+            engine = SearchEngine(build_dir, model=self.model, encoders=loaded)
             self._served = Served(engine, Snippeter(engine.tokenizer), build_dir, time.time())
             self.load_error = None
             return {

@@ -14,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from search.engine import SearchEngine
+from search.engine import SIMILAR_MODE, SearchEngine
+from search.fusion import DEFAULT_RRF_K
 from search.errors import InvalidQuery
 
 
@@ -55,11 +56,23 @@ def _mean(values: Sequence[float]) -> float:
     return round(sum(values) / len(values), 4) if values else 0.0
 
 
-def evaluate(engine: SearchEngine, qrels: Mapping[str, Any], mode: str = "hybrid", k: int = 10) -> dict[str, Any]:
+def evaluate(
+    engine: SearchEngine,
+    qrels: Mapping[str, Any],
+    mode: str = "hybrid",
+    k: int = 10,
+    fusion: str = "rrf",
+    rrf_k: int = DEFAULT_RRF_K,
+    weights: Mapping[str, float] | None = None,
+    similar_mode: str | None = None,
+) -> dict[str, Any]:
+    """Scores ``mode`` on the queries; similar items are scored with ``similar_mode``
+    (default: the engine's default for similar papers)."""
+    similar_mode = similar_mode or SIMILAR_MODE
     per_query: list[dict[str, Any]] = []
     answered_modes: set[str] = set()
     for q in qrels.get("queries", []):
-        resp = engine.search(q["query"], k=k, mode=mode)
+        resp = engine.search(q["query"], k=k, mode=mode, fusion=fusion, rrf_k=rrf_k, weights=weights)
         answered_modes.add(resp.mode)
         ranked = [h.paper.id for h in resp.results]
         rel = q["relevant"]
@@ -77,7 +90,7 @@ def evaluate(engine: SearchEngine, qrels: Mapping[str, Any], mode: str = "hybrid
         )
     similar_scores = []
     for item in qrels.get("similar", []):
-        resp = engine.similar(paper_id=item["id"], k=k, mode=mode)
+        resp = engine.similar(paper_id=item["id"], k=k, mode=similar_mode)
         similar_scores.append({"id": item["id"], "ndcg@10": ndcg_at_k([h.paper.id for h in resp.results], item["relevant"], k)})
     return {
         "mode": mode,
@@ -87,7 +100,7 @@ def evaluate(engine: SearchEngine, qrels: Mapping[str, Any], mode: str = "hybrid
         "overall": _summary(per_query),
         "by_kind": _grouped(per_query, "kind"),
         "by_lang": _grouped(per_query, "lang"),
-        "similar": {"items": len(similar_scores), "ndcg@10": _mean([s["ndcg@10"] for s in similar_scores]), "per_item": similar_scores},
+        "similar": {"mode": similar_mode, "items": len(similar_scores), "ndcg@10": _mean([s["ndcg@10"] for s in similar_scores]), "per_item": similar_scores},
         "per_query": [{**q, **{m: round(q[m], 4) for m in ("ndcg@10", "mrr@10", "recall@10")}} for q in per_query],
     }
 

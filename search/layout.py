@@ -8,8 +8,10 @@ An index root holds every build and points at the served one with a symlink::
         manifest.json        what built it: format, counts, tokenizer, model, corpus hash
         papers.jsonl         one Paper record per line, row order = BM25/FAISS row order
         bm25/                bm25s files (.npy + .json, saved with allow_pickle=False)
-        dense/vectors.npy    normalised float32 embeddings (absent in BM25-only builds)
-        dense/faiss.index    FAISS index over those vectors
+        glossary.json        mined Korean↔English term pairs for query expansion
+        paper_hashes.json    (id, content hash) per row, for incremental builds
+        dense/<leg>/vectors.npy   one dense leg's normalised float32 embeddings
+        dense/<leg>/faiss.index   FAISS index over them (no dense/ in BM25-only builds)
       cache/                 build caches (tokens, embeddings) reused across builds
       build.lock             held by the running build
 
@@ -33,7 +35,8 @@ from typing import IO, Any
 
 from search.errors import BuildLocked, IndexCorrupt, IndexIncompatible, IndexNotFound
 
-FORMAT_VERSION = 1
+# 2: several dense legs (manifest ``dense_legs``, files under dense/<leg>/).
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 PAPERS = "papers.jsonl"
 BM25_DIR = "bm25"
@@ -107,8 +110,13 @@ class BuildFiles:
     papers = property(lambda self: self.path / PAPERS)
     bm25 = property(lambda self: self.path / BM25_DIR)
     dense = property(lambda self: self.path / DENSE_DIR)
-    vectors = property(lambda self: self.path / DENSE_DIR / VECTORS)
-    faiss_index = property(lambda self: self.path / DENSE_DIR / FAISS_INDEX)
+
+    def leg_vectors(self, leg: str) -> Path:
+        return self.path / DENSE_DIR / leg / VECTORS
+
+    def leg_faiss(self, leg: str) -> Path:
+        return self.path / DENSE_DIR / leg / FAISS_INDEX
+
     glossary = property(lambda self: self.path / GLOSSARY)
     paper_hashes = property(lambda self: self.path / PAPER_HASHES)
 

@@ -28,7 +28,7 @@ from search.layout import default_index_root
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--model", default=None, help="Embedding model: hub id or local folder (default: the index's).")
+@click.option("--model", default=None, help="Embedding models for a first build, comma-separated (default: e5,use, bundled); at query time the index's.")
 @click.option(
     "--build-if-missing/--no-build-if-missing",
     default=True,
@@ -99,7 +99,7 @@ def _serve(
             srcs = resolve_sources(sources)
             click.echo(f"No index at {root}: building it from {', '.join(map(str, srcs))} ...", err=True)
             report = build_index(srcs, root, model=model, log=lambda msg: click.echo(msg, err=True))
-            dense = f"dense: {report.model}" if report.dense else "dense: off (BM25 only)"
+            dense = f"dense legs: {', '.join(report.legs)}" if report.dense else "dense: off (BM25 only)"
             click.echo(f"Indexed {report.papers} papers (build {report.build_id}); {dense}.", err=True)
 
     app = create_app(root, model=model, reload_token=reload_token)
@@ -109,7 +109,7 @@ def _serve(
     holder.load_if_present()
     if holder.loaded:
         engine = holder.current().engine
-        state = "dense + BM25" if engine.dense_ready else f"BM25 only ({engine.model_notice})"
+        state = f"legs: bm25, {', '.join(engine.ready_legs)}" if engine.dense_ready else f"BM25 only: {engine.model_notice}"
         click.echo(f"Serving {len(engine.ids)} papers from {root} (build {engine.build_id}; {state})", err=True)
     click.echo(f"Open http://{_display_host(host)}:{port}/  (API docs: /docs)", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -53,3 +53,20 @@ def dense_engine(dense_index: Path):
     from search.engine import SearchEngine
 
     return SearchEngine.open(dense_index)
+
+
+@pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample corpus with the bundled encoders (e5 and use): real meaning, offline."""
+    from index.build import build_index
+
+    root = tmp_path_factory.mktemp("bundled-index")
+    build_index([DIGESTS], root, model="e5,use", dense="required", progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def bundled_engine(bundled_index: Path):
+    from search.engine import SearchEngine
+
+    return SearchEngine.open(bundled_index)

@@ -103,7 +103,7 @@ def test_bm25_only_index_answers_hybrid_with_a_notice(bm25: TestClient) -> None:
     body = bm25.get("/api/search", params={"q": QUERY, "mode": "hybrid"}).json()
     assert body["requested_mode"] == "hybrid" and body["mode"] == "bm25"
     assert body["notice"].startswith("BM25 only")
-    assert all(h["dense"] is None for h in body["results"])
+    assert all(set(h["legs"]) == {"bm25"} for h in body["results"])
 
 
 def test_no_results_is_an_empty_200(bm25: TestClient) -> None:
@@ -166,7 +166,7 @@ def test_similar_to_paper_dense(dense: TestClient) -> None:
     body = dense.get(f"/api/papers/{UI_TARS}/similar", params={"k": 5}).json()
     ids = [h["id"] for h in body["results"]]
     assert body["mode"] == "dense" and len(ids) == 5 and UI_TARS not in ids
-    assert all(h["dense"] for h in body["results"]) and all(h["snippet"]["text"] for h in body["results"])
+    assert all(h["legs"]["tiny-static"] for h in body["results"]) and all(h["snippet"]["text"] for h in body["results"])
 
 
 def test_similar_to_paper_on_bm25_index(bm25: TestClient) -> None:

@@ -63,8 +63,8 @@ def test_search_json_shape(runner: CliRunner, bm25_index: Path) -> None:
     assert out["query"] == "다중 턴 강화학습" and out["mode"] == "bm25"
     assert len(out["results"]) == 3
     first = out["results"][0]
-    assert {"rank", "id", "title", "url", "date", "score", "bm25", "dense"} <= set(first)
-    assert first["rank"] == 1 and first["bm25"]["rank"] == 1 and first["dense"] is None
+    assert {"rank", "id", "title", "url", "date", "score", "bm25", "legs"} <= set(first)
+    assert first["rank"] == 1 and first["bm25"]["rank"] == 1 and first["legs"] == {"bm25": {"rank": 1, "score": first["bm25"]["score"]}}
     assert first["id"] in {"2509.02544", "2509.02479"}
     assert first["date"] == "2025-09-03" and first["url"].endswith(first["id"])
     assert isinstance(first["score"], float) and first["score"] == first["bm25"]["score"]
@@ -87,7 +87,7 @@ def test_search_paging_and_filters(runner: CliRunner, bm25_index: Path) -> None:
 
 def test_info_json(runner: CliRunner, bm25_index: Path) -> None:
     out = run_json(runner, "info", "--index", str(bm25_index), "--json")
-    assert out["papers"] == 72 and out["dense"] is None and out["tokenizer"]["keep_tags"]
+    assert out["papers"] == 72 and out["dense_legs"] == [] and out["tokenizer"]["keep_tags"]
 
 
 @pytest.mark.parametrize(

@@ -15,17 +15,19 @@ from search.engine import SearchEngine
 from search.errors import InvalidQuery, ModelMismatch, ModelUnavailable, PaperNotFound
 
 UI_TARS = "2509.02544"
+LEG = "tiny-static"  # the tiny model's folder name is its leg name
 UI_TARS_TITLE = "UI-TARS-2 Technical Report: Advancing GUI Agent with Multi-Turn Reinforcement Learning"
 
 
 def test_manifest_records_model_dimension_prompts_and_index(dense_index: Path, tiny_model_dir: Path) -> None:
     engine = SearchEngine.open(dense_index)
-    dense = engine.manifest["dense"]
-    assert dense["model"] == str(tiny_model_dir.resolve())
+    (dense,) = engine.manifest["dense_legs"]
+    assert dense["name"] == LEG and dense["backend"] == "sentence-transformers"
+    assert dense["model"] == str(tiny_model_dir.resolve()) and dense["version"]
     assert dense["dim"] == 64 and dense["normalized"] is True
     assert dense["prompts"] == {"query": "", "passage": ""}
-    assert dense["index"]["type"] == "flat"
-    vectors = np.load(engine.files.vectors)
+    assert dense["index"]["type"] == "flat" and dense["text_fields"] == ["title", "summary"]
+    vectors = np.load(engine.files.leg_vectors(LEG))
     assert vectors.shape == (72, 64)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
@@ -35,7 +37,7 @@ def test_exact_title_finds_the_paper_in_dense_mode(dense_engine: SearchEngine) -
     assert resp.mode == "dense" and resp.notice is None
     assert UI_TARS in [h.paper.id for h in resp.results]
     for h in resp.results:
-        assert h.bm25 is None and h.dense is not None and h.dense.score == h.score
+        assert h.bm25 is None and h.legs[LEG] is not None and h.legs[LEG].score == h.score
 
 
 def test_hybrid_breakdown_matches_each_leg(dense_engine: SearchEngine) -> None:
@@ -44,12 +46,14 @@ def test_hybrid_breakdown_matches_each_leg(dense_engine: SearchEngine) -> None:
     bm25 = {h.paper.id: h.rank for h in dense_engine.search(query, k=100, mode="bm25").results}
     dense = {h.paper.id: h.rank for h in dense_engine.search(query, k=100, mode="dense").results}
     assert hybrid.mode == "hybrid"
-    both = [h for h in hybrid.results if h.bm25 and h.dense]
+    assert hybrid.legs == ("bm25", LEG)
+    both = [h for h in hybrid.results if h.bm25 and h.legs[LEG]]
     assert both, "hybrid should hold hits found by both legs"
     for h in hybrid.results:
+        assert set(h.legs) == {"bm25", LEG}
         assert (h.bm25.rank if h.bm25 else None) == bm25.get(h.paper.id)
-        assert (h.dense.rank if h.dense else None) == dense.get(h.paper.id)
-        expected = sum(1 / (60 + leg.rank) for leg in (h.bm25, h.dense) if leg)
+        assert (h.legs[LEG].rank if h.legs[LEG] else None) == dense.get(h.paper.id)
+        expected = sum(1 / (60 + leg.rank) for leg in h.legs.values() if leg)
         assert h.score == pytest.approx(expected)
     scores = [h.score for h in hybrid.results]
     assert scores == sorted(scores, reverse=True)
@@ -58,7 +62,7 @@ def test_hybrid_breakdown_matches_each_leg(dense_engine: SearchEngine) -> None:
 def test_hybrid_when_bm25_finds_nothing_dense_answers(dense_engine: SearchEngine) -> None:
     resp = dense_engine.search("zzqx wwvy", k=5, mode="hybrid")
     assert resp.mode == "hybrid" and len(resp.results) == 5
-    assert all(h.bm25 is None and h.dense is not None for h in resp.results)
+    assert all(h.bm25 is None and h.legs[LEG] is not None for h in resp.results)
 
 
 def test_weighted_fusion_mode(dense_engine: SearchEngine) -> None:
@@ -74,7 +78,8 @@ def test_similar_by_id_uses_stored_vector_and_excludes_itself(dense_engine: Sear
     assert UI_TARS not in ids and len(ids) == 10
     # Same neighbours as a raw FAISS search from the stored vector, minus the paper itself.
     row = dense_engine.row_of[UI_TARS]
-    scores, rows = dense_engine.dense.index.search(dense_engine.dense.vector(row)[None, :], 11)
+    leg = dense_engine.dense_legs[LEG]
+    scores, rows = leg.index.search(leg.vector(row)[None, :], 11)
     expected = [dense_engine.ids[r] for r in rows[0] if r != row][:10]
     assert ids == expected
 
@@ -102,7 +107,7 @@ def test_bm25_more_like_this_without_vectors(bm25_engine: SearchEngine) -> None:
 
 
 def test_query_side_with_another_model_is_refused(dense_index: Path, tmp_path: Path) -> None:
-    with pytest.raises(ModelMismatch, match="built with model"):
+    with pytest.raises(ModelMismatch, match="built with tiny-static"):
         SearchEngine.open(dense_index, model=str(tmp_path))
 
 
@@ -119,7 +124,7 @@ def test_missing_model_at_query_time_falls_back_to_bm25(dense_index: Path, tmp_p
     shutil.copytree(dense_index, copy, symlinks=True)
     manifest_path = copy / "current" / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    manifest["dense"]["model"] = str(tmp_path / "gone")
+    manifest["dense_legs"][0]["model"] = manifest["dense_legs"][0]["source"] = str(tmp_path / "gone")
     manifest_path.write_text(json.dumps(manifest))
     engine = SearchEngine.open(copy)
     resp = engine.search("다중 턴 강화학습", k=3)
@@ -149,16 +154,17 @@ def test_require_dense_fails_when_model_missing(digests: Path, tmp_path: Path) -
 
 
 def test_encoder_reports_unavailable_hub_model_quickly(monkeypatch: pytest.MonkeyPatch) -> None:
-    from search.encoder import Encoder
+    from search.encoders import load_encoder
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")
     with pytest.raises(ModelUnavailable, match="HF_HUB_OFFLINE"):
-        Encoder("intfloat/multilingual-e5-small")
+        load_encoder("intfloat/multilingual-e5-small")
 
 
 def test_known_model_prompts() -> None:
-    from search.encoder import Prompts, resolve_prompts
+    from search.encoders import Prompts
+    from search.encoders.st_backend import resolve_prompts
 
     assert resolve_prompts("intfloat/multilingual-e5-small", None) == Prompts("query: ", "passage: ")
     assert resolve_prompts("/models/multilingual-e5-base", None) == Prompts("query: ", "passage: ")
@@ -177,8 +183,8 @@ def test_cli_dense_and_similar(dense_index: Path) -> None:
 
 
 def test_a_loaded_model_is_reused_for_the_same_index_model(dense_index: Path, dense_engine: SearchEngine) -> None:
-    again = SearchEngine(dense_engine.files.path, encoder=dense_engine.dense.encoder)
-    assert again.dense.encoder is dense_engine.dense.encoder
+    again = SearchEngine(dense_engine.files.path, encoders=dense_engine.encoders)
+    assert again.dense_legs[LEG].encoder is dense_engine.dense_legs[LEG].encoder
     assert again.search("다중 턴 강화학습", k=3).mode == "hybrid"
 
 

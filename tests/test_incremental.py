@@ -283,7 +283,7 @@ def test_embedding_cache_encodes_only_unseen_texts(tmp_path: Path) -> None:
 def test_dense_incremental_appends_and_reencodes_only_new(
     base: tuple[Path, Path], tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from search.encoder import Encoder
+    from search.encoders import Encoder
 
     corpus, _ = base
     root = tmp_path / "dense"
@@ -305,12 +305,13 @@ def test_dense_incremental_appends_and_reencodes_only_new(
     # The daily case touches no cached record: tokens, vectors and rows are found by hash.
     assert decoded == []
     engine = SearchEngine.open(root)
-    assert engine.dense is not None and engine.dense.index.ntotal == first.papers + 4
+    (leg,) = engine.dense_legs.values()
+    assert leg.index.ntotal == first.papers + 4
     full = build_index([corpus, tmp_path / "new"], tmp_path / "full", model=str(tiny_model_dir), dense="required", full=True, progress=False)
     assert full.papers == first.papers + 4
     np.testing.assert_allclose(
-        np.load(BuildFiles(IndexLayout(root).current_build()).vectors),
-        np.load(BuildFiles(IndexLayout(tmp_path / "full").current_build()).vectors), rtol=1e-6,
+        np.load(BuildFiles(IndexLayout(root).current_build()).leg_vectors("tiny-static")),
+        np.load(BuildFiles(IndexLayout(tmp_path / "full").current_build()).leg_vectors("tiny-static")), rtol=1e-6,
     )
     seen.clear()
     build_index([corpus, tmp_path / "new"], root, model=str(tiny_model_dir), dense="required", progress=False)
@@ -320,7 +321,7 @@ def test_dense_incremental_appends_and_reencodes_only_new(
     assert hit.results and all(h.paper.id != engine.ids[0] for h in hit.results)
     # the appended rows are the new papers' own vectors
     row = engine.row_of[new_id]
-    _, rows = engine.dense.index.search(engine.dense.vector(row).reshape(1, -1), 1)
+    _, rows = leg.index.search(leg.vector(row).reshape(1, -1), 1)
     assert int(rows[0][0]) == row
 
 
@@ -401,7 +402,8 @@ def test_backfilled_older_papers_extend_the_served_rows(
     rows = list(BuildFiles(IndexLayout(root).current_build()).iter_papers())
     assert rows[: len(served)] == served and all(r["date"] < "2021" for r in rows[len(served):])
     engine = SearchEngine.open(root)
-    assert engine.dense is not None and engine.dense.index.ntotal == first.papers + 3
+    (leg,) = engine.dense_legs.values()
+    assert leg.index.ntotal == first.papers + 3
     hit = engine.search(rows[-1]["title"], mode="bm25", k=3).results
     assert hit[0].paper.id == rows[-1]["id"]
     again = build_index([corpus, old], root, model=str(tiny_model_dir), dense="required", progress=False).to_dict()
@@ -454,7 +456,7 @@ def test_paper_memos_are_dropped_when_texts_are_made_another_way(copy: tuple[Pat
 def test_daily_dense_build_without_its_cache_copies_the_served_vectors(
     base: tuple[Path, Path], tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from search.encoder import Encoder
+    from search.encoders import Encoder
 
     corpus, _ = base
     root = tmp_path / "dense"
@@ -469,8 +471,8 @@ def test_daily_dense_build_without_its_cache_copies_the_served_vectors(
     full = tmp_path / "full"
     build_index([corpus, tmp_path / "new"], full, model=str(tiny_model_dir), dense="required", full=True, progress=False)
     np.testing.assert_allclose(
-        np.load(BuildFiles(IndexLayout(root).current_build()).vectors),
-        np.load(BuildFiles(IndexLayout(full).current_build()).vectors), rtol=1e-6,
+        np.load(BuildFiles(IndexLayout(root).current_build()).leg_vectors("tiny-static")),
+        np.load(BuildFiles(IndexLayout(full).current_build()).leg_vectors("tiny-static")), rtol=1e-6,
     )
     seen.clear()
     build_index([corpus, tmp_path / "new"], root, model=str(tiny_model_dir), dense="required", progress=False)
