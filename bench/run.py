@@ -48,7 +48,7 @@ def _queries(n: int, seed: int = 0) -> list[str]:
     return qs[:n]
 
 
-def _build(sources: list[Path], root: Path, model: Path | None, full: bool = True) -> dict[str, Any]:
+def _build(sources: list[Path], root: Path, model: Path | str | None, full: bool = True) -> dict[str, Any]:
     from index.build import build_index
 
     t = time.perf_counter()
@@ -61,7 +61,7 @@ def _build(sources: list[Path], root: Path, model: Path | None, full: bool = Tru
     return out
 
 
-def ensure_index(work: Path, n: int, model: Path | None, rebuild: bool, table: Table) -> Path:
+def ensure_index(work: Path, n: int, model: Path | str | None, rebuild: bool, table: Table) -> Path:
     from index.synthetic import generate
 
     corpus, root, saved = work / f"syn{_tag(n)}", work / f"idx{_tag(n)}", work / f"idx{_tag(n)}.build.json"
@@ -90,7 +90,7 @@ def _has_paper_hashes(root: Path) -> bool:
         return False
 
 
-def incremental(work: Path, n: int, root: Path, model: Path | None, table: Table) -> None:
+def incremental(work: Path, n: int, root: Path, model: Path | str | None, table: Table) -> None:
     """+10 papers (a later day's digest) on a copy of the index, so the cached one stays."""
     from index.synthetic import add_papers
 
@@ -177,11 +177,17 @@ def ann_recall(n: int, engine: Any, qs: list[str], table: Table, force_hnsw: boo
 
     from index.dense_build import choose_index
 
-    dense = engine.dense
-    if dense is None or dense.encoder is None:
-        return
+    for name, dense in engine.dense_legs.items():
+        if dense.encoder is not None:
+            _leg_recall(name, dense, engine.leg_meta[name]["index"], n, qs, table, force_hnsw)
+
+
+def _leg_recall(name: str, dense: Any, spec: dict[str, Any], n: int, qs: list[str], table: Table, force_hnsw: bool) -> None:
+    import faiss
+
+    from index.dense_build import choose_index
+
     vectors = np.asarray(dense.vectors, dtype=np.float32)
-    spec = engine.manifest["dense"]["index"]
     ann = dense.index
     if spec["type"] == "flat" and force_hnsw:  # smoke runs are small; exercise HNSW anyway
         spec = choose_index(n, "hnsw")
@@ -190,7 +196,7 @@ def ann_recall(n: int, engine: Any, qs: list[str], table: Table, force_hnsw: boo
         ann.add(vectors)
         ann.hnsw.efSearch = spec["efSearch"]
     if spec["type"] == "flat":
-        table.add(n, "ANN", "exact (flat)", "below the HNSW threshold; recall 1.0 by construction")
+        table.add(n, f"ANN ({name})", "exact (flat)", "below the HNSW threshold; recall 1.0 by construction")
         return
     exact = faiss.IndexFlatIP(vectors.shape[1])
     exact.add(vectors)
@@ -203,7 +209,7 @@ def ann_recall(n: int, engine: Any, qs: list[str], table: Table, force_hnsw: boo
     _, got = ann.search(qv, 10)
     per_q = (time.perf_counter() - t) * 1000 / len(qv)
     recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, got)]))
-    table.add(n, f"ANN {spec['type']} recall@10 vs exact", f"{recall:.3f}", f"M={spec['M']} efSearch={spec['efSearch']}; {per_q:.2f} ms/query batched; {len(qv)} queries")
+    table.add(n, f"ANN {spec['type']} recall@10 vs exact ({name})", f"{recall:.3f}", f"M={spec['M']} efSearch={spec['efSearch']}; {per_q:.2f} ms/query batched; {len(qv)} queries")
 
 
 def million(work: Path, base: Path, qs: list[str], table: Table, n: int = 1_000_000) -> None:
@@ -239,8 +245,9 @@ def million(work: Path, base: Path, qs: list[str], table: Table, n: int = 1_000_
     table.add(n, "BM25 retrieve top-100 incl. Kiwi (resampled tokens)", f"p50 {percentile(lat, 50):.2f} ms", f"p99 {percentile(lat, 99):.2f} ms; bm25s index {build:.0f} s; mmap load RSS +{rss_mib() - before:,.0f} MiB")
     del bm25
     shutil.rmtree(out, ignore_errors=True)
-    if files.vectors.exists():
-        million_ann(np.load(files.vectors), table, n)
+    for leg in BuildFiles(IndexLayout(base).current_build()).read_manifest().get("dense_legs") or []:
+        million_ann(np.load(files.leg_vectors(leg["name"])), table, n)
+        break  # one leg's vectors: the graph's cost depends on the dimension, not the model
 
 
 def million_ann(base: np.ndarray, table: Table, n: int, queries: int = 400) -> None:
@@ -286,7 +293,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--smoke", action="store_true", help="tiny sizes, seconds; for CI")
     ap.add_argument("--sizes", default="10000,100000", help="comma-separated corpus sizes")
     ap.add_argument("--work", type=Path, default=Path("/tmp/papersearch-bench"), help="cache of corpora and indexes")
-    ap.add_argument("--model", type=Path, default=None, help="sentence-transformers folder (default: build the tiny one)")
+    ap.add_argument("--model", default=None, help="encoders, e.g. e5,use (bundled; slow to encode 100k) or a folder (default: build the tiny one)")
     ap.add_argument("--dim", type=int, default=384, help="tiny model's vector size (384: multilingual-e5-small's)")
     ap.add_argument("--no-dense", action="store_true")
     ap.add_argument("--rebuild", action="store_true", help="rebuild cached indexes")
@@ -302,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
     model = None
     if not args.no_dense:
         model = args.model or work / f"tiny-model-{args.dim}"
-        if not (model / "modules.json").exists():
+        if args.model is None and not (model / "modules.json").exists():
             from tests.tiny_model import build_tiny_model
 
             build_tiny_model(model, REPO / "data" / "digests", dim=args.dim)

@@ -226,7 +226,7 @@ def search_cmd(
 @click.option("--text", default=None, help="Find papers similar to this text (e.g. a pasted abstract).")
 @index_option
 @click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True)
-@click.option("--mode", default="dense", show_default=True, help=mode_help)
+@click.option("--mode", default="hybrid", show_default=True, help=mode_help)
 @model_option
 @json_option
 @domain_errors

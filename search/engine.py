@@ -32,8 +32,11 @@ FUSIONS = ("rrf", "weighted")
 # Default per-leg fusion weights (1.0 for a leg not named); chosen on the dev set, see
 # README "Models". An explicit ``weights`` argument replaces them.
 DEFAULT_WEIGHTS: dict[str, float] = {}
-# Similar papers default to this mode (dev set, README "Models").
-SIMILAR_MODE = "dense"
+# Similar papers: BM25 more-like-this fused with the stored vectors of every dense leg,
+# USE at half weight (its sentence-level vectors ranked neighbouring papers worst on the
+# dev set; README "Models").
+SIMILAR_MODE = "hybrid"
+SIMILAR_WEIGHTS: dict[str, float] = {"use": 0.5}
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,12 @@ class SearchEngine:
         return self.expander.expand(query, self.bm25.query_terms(query))
 
     def similar(
-        self, paper_id: str | None = None, text: str | None = None, k: int = 10, mode: str = SIMILAR_MODE
+        self,
+        paper_id: str | None = None,
+        text: str | None = None,
+        k: int = 10,
+        mode: str = SIMILAR_MODE,
+        weights: Mapping[str, float] | None = None,
     ) -> SearchResponse:
         """Papers like a stored paper (its stored vectors; no re-encoding) or like a text
         (a pasted abstract: encoded once per dense leg, cut to each model's window)."""
@@ -223,7 +231,7 @@ class SearchEngine:
                 rankings[leg] = dense.search_vector(dense.vector(row), depth, exclude_row=row)
             else:
                 rankings[leg] = self.dense_legs[leg].retrieve(mlt_text, depth)
-        fused = fuse(rankings, "rrf", rrf_k=DEFAULT_RRF_K, weights=DEFAULT_WEIGHTS)
+        fused = fuse(rankings, "rrf", rrf_k=DEFAULT_RRF_K, weights=SIMILAR_WEIGHTS if weights is None else weights)
         return self._respond(source, mode, plan, rankings, fused, k, 0, Filters(), {}, None)
 
     # -- helpers --------------------------------------------------------------------

@@ -163,10 +163,12 @@ def test_unknown_paper_is_404(bm25: TestClient, pid: str) -> None:
 
 
 def test_similar_to_paper_dense(dense: TestClient) -> None:
-    body = dense.get(f"/api/papers/{UI_TARS}/similar", params={"k": 5}).json()
+    body = dense.get(f"/api/papers/{UI_TARS}/similar", params={"k": 5, "mode": "dense"}).json()
     ids = [h["id"] for h in body["results"]]
     assert body["mode"] == "dense" and len(ids) == 5 and UI_TARS not in ids
     assert all(h["legs"]["tiny-static"] for h in body["results"]) and all(h["snippet"]["text"] for h in body["results"])
+    default = dense.get(f"/api/papers/{UI_TARS}/similar", params={"k": 5}).json()
+    assert default["mode"] == "hybrid" and default["legs"] == ["bm25", "tiny-static"]
 
 
 def test_similar_to_paper_on_bm25_index(bm25: TestClient) -> None:
@@ -183,7 +185,7 @@ def test_similar_to_text(dense: TestClient) -> None:
     r = dense.post("/api/similar", json={"text": "GUI 에이전트를 다중 턴 강화학습으로 학습", "k": 3})
     assert r.status_code == 200
     body = r.json()
-    assert body["mode"] == "dense" and len(body["results"]) == 3
+    assert body["mode"] == "hybrid" and len(body["results"]) == 3
     bm = dense.post("/api/similar", json={"text": "GUI 에이전트를 다중 턴 강화학습으로 학습", "k": 3, "mode": "bm25"}).json()
     assert UI_TARS in [h["id"] for h in bm["results"]]
 
