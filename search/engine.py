@@ -25,6 +25,9 @@ from search.tokenizer import KiwiTokenizer, TokenizerSettings
 
 MAX_QUERY_CHARS = 500
 MAX_TEXT_CHARS = 20_000
+# More-like-this reads a pasted text's first this many characters: its terms are known by
+# then, and Kiwi's time grows faster than the text.
+MLT_CHARS = 4_000
 MAX_K = 100
 MAX_OFFSET = 1000
 CANDIDATES = 100  # each leg's depth before fusion
@@ -217,7 +220,8 @@ class SearchEngine:
             source, exclude, mlt_text = paper.id, paper.id, f"{paper.title}\n{paper.summary}"
             ready = list(self.dense_legs)  # stored vectors need no model
         else:
-            source = mlt_text = _check_text(text or "", "text", MAX_TEXT_CHARS)
+            source = _check_text(text or "", "text", MAX_TEXT_CHARS)
+            mlt_text = source[:MLT_CHARS]
             ready = self.ready_legs
         plan = self._plan(mode, ready=ready)
         depth = max(CANDIDATES, k) + 1
