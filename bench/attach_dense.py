@@ -43,6 +43,10 @@ def main() -> None:
     copy = args.out / "builds" / build.name
     shutil.copytree(build, copy)
     (args.out / "current").symlink_to(Path("builds") / build.name)
+    # The build caches too (parsed digests, Kiwi tokens): an incremental build on the copy
+    # then tokenizes and encodes only its new papers, and finds the served vectors to extend.
+    if IndexLayout(args.index).cache_dir.exists():
+        shutil.copytree(IndexLayout(args.index).cache_dir, IndexLayout(args.out).cache_dir)
     files = BuildFiles(copy)
     manifest = files.read_manifest()
     n = int(manifest["papers"])
@@ -64,7 +68,7 @@ def main() -> None:
         write_dense(vectors, files.leg_vectors(leg), files.leg_faiss(leg), spec)
         print(f"{leg}: encoded {len(sample)} passages in {encode:.1f} s; {spec['type']} over {n:,} rows in {time.perf_counter() - t:.1f} s")
         legs.append({"name": leg, "source": leg if enc.backend != "sentence-transformers" else enc.model,
-                     **enc.describe(), "text_fields": ["title", "summary"], "index": spec, "resampled_from": len(sample)})
+                     **enc.describe(), "text_fields": ["title", "summary"], "index": spec})
     manifest["dense_legs"] = legs
     files.manifest.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"index with dense legs {', '.join(m['name'] for m in legs)}: {args.out}")
