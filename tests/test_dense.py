@@ -73,7 +73,7 @@ def test_weighted_fusion_mode(dense_engine: SearchEngine) -> None:
 
 
 def test_similar_by_id_uses_stored_vector_and_excludes_itself(dense_engine: SearchEngine) -> None:
-    resp = dense_engine.similar(paper_id=UI_TARS, k=10)
+    resp = dense_engine.similar(paper_id=UI_TARS, k=10, mode="dense")
     ids = [h.paper.id for h in resp.results]
     assert UI_TARS not in ids and len(ids) == 10
     # Same neighbours as a raw FAISS search from the stored vector, minus the paper itself.
@@ -86,8 +86,10 @@ def test_similar_by_id_uses_stored_vector_and_excludes_itself(dense_engine: Sear
 
 def test_similar_by_text(dense_engine: SearchEngine) -> None:
     paper = dense_engine.paper(UI_TARS)
-    resp = dense_engine.similar(text=f"{paper.title}\n{paper.summary}", k=3)
+    resp = dense_engine.similar(text=f"{paper.title}\n{paper.summary}", k=3, mode="dense")
     assert resp.mode == "dense" and resp.results[0].paper.id == UI_TARS
+    fused = dense_engine.similar(text=f"{paper.title}\n{paper.summary}", k=3)  # the default
+    assert fused.mode == "hybrid" and fused.legs == ("bm25", LEG) and fused.results[0].paper.id == UI_TARS
 
 
 def test_similar_errors(dense_engine: SearchEngine) -> None:
@@ -130,7 +132,7 @@ def test_missing_model_at_query_time_falls_back_to_bm25(dense_index: Path, tmp_p
     resp = engine.search("다중 턴 강화학습", k=3)
     assert resp.mode == "bm25" and "does not exist" in resp.notice
     # Similar by id still works: it reads stored vectors, no model needed.
-    assert engine.similar(paper_id=UI_TARS, k=3).mode == "dense"
+    assert engine.similar(paper_id=UI_TARS, k=3).mode == "hybrid"
 
 
 def test_build_with_missing_model_falls_back_with_one_line(digests: Path, tmp_path: Path) -> None:
@@ -179,7 +181,9 @@ def test_cli_dense_and_similar(dense_index: Path) -> None:
     out = json.loads(runner.invoke(main, ["similar", UI_TARS, "--index", str(dense_index), "--json", "--k", "5"]).stdout)
     assert len(out["results"]) == 5 and UI_TARS not in [r["id"] for r in out["results"]]
     out = json.loads(runner.invoke(main, ["similar", "--text", "GUI 에이전트 강화학습", "--index", str(dense_index), "--json"]).stdout)
-    assert out["mode"] == "dense" and out["results"]
+    assert out["mode"] == "hybrid" and out["results"]
+    out = json.loads(runner.invoke(main, ["similar", UI_TARS, "--mode", LEG, "--index", str(dense_index), "--json"]).stdout)
+    assert out["mode"] == LEG and out["legs"] == [LEG]
 
 
 def test_a_loaded_model_is_reused_for_the_same_index_model(dense_index: Path, dense_engine: SearchEngine) -> None:

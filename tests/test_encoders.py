@@ -131,7 +131,7 @@ def test_similar_text_of_20k_characters(bundled_engine: SearchEngine) -> None:
     paper = bundled_engine.paper(GRAMMAR_BOOK)
     text = (paper.summary + "\n") * (20_000 // (len(paper.summary) + 1))
     resp = bundled_engine.similar(text=text[:20_000], k=3)
-    assert resp.mode == "dense" and GRAMMAR_BOOK in [h.paper.id for h in resp.results]
+    assert resp.mode == "hybrid" and resp.legs == ("bm25", "e5", "use") and GRAMMAR_BOOK in [h.paper.id for h in resp.results]
 
 
 def test_query_side_refuses_another_model_and_a_changed_backend(bundled_index: Path, tmp_path: Path) -> None:
