@@ -137,7 +137,7 @@ def check_date(value: str) -> str:
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
-        raise BadValue(f"invalid date {_short(value)} (not a calendar date)") from None
+        raise BadValue(f"invalid date {value[:20]} (not a calendar date)") from None
     if not _EARLIEST <= day <= _LATEST:
         raise BadValue(f"invalid date {value} (outside {_EARLIEST}..{_LATEST})")
     return day.isoformat()
