@@ -10,7 +10,9 @@ Two formats are in use (see ``data/digests``):
 
 Section headings are recognised by their words, never their emoji: one digest has its
 emoji corrupted to U+FFFD. A broken file or block is reported as a :class:`ParseIssue`
-and skipped; it never stops the rest of the parse.
+and skipped; it never stops the rest of the parse. Digests are untrusted input: links,
+values, sizes and characters are checked in ``index.digest_values``, files found and
+read in ``index.digest_files``, and one id's records reconciled in ``index.digest_merge``.
 """
 
 from __future__ import annotations
@@ -106,7 +108,7 @@ def _parse(text: str, source: str) -> tuple[list[Paper], list[int], list[ParseIs
     lines, unclean = split_lines(text)
     issues: list[ParseIssue] = []
     if unclean:
-        issues.append(ParseIssue(source, unclean, "control or line-separator characters removed (first on this line)"))
+        issues.append(ParseIssue(source, unclean, "control or line-separator characters made spaces or removed (first on this line)"))
     meta, body_start = _front_matter(lines)
     date = _digest_date(meta, lines[body_start:], source, issues)
 
@@ -118,7 +120,7 @@ def _parse(text: str, source: str) -> tuple[list[Paper], list[int], list[ParseIs
         return papers, located, issues
     for n, start in enumerate(starts):
         if len(lines[start]) > MAX_LINE_CHARS:
-            issues.append(ParseIssue(source, start + 1, f"paper heading longer than {MAX_LINE_CHARS} characters: skipped"))
+            issues.append(ParseIssue(source, start + 1, f"paper heading longer than {MAX_LINE_CHARS} characters: paper skipped"))
             continue
         level = len(_PAPER_HEADING.match(lines[start]).group(1))
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
@@ -174,7 +176,7 @@ def _digest_date(meta: dict[str, str], body: list[str], source: str, issues: lis
         try:
             return check_date(value)
         except BadValue as e:
-            issues.append(ParseIssue(source, line, str(e)))
+            issues.append(ParseIssue(source, line, f"{e}: not used as the digest's date"))
     return None
 
 
@@ -194,18 +196,18 @@ def _parse_block(
     heading = _PAPER_HEADING.match(lines[start]).group(3)
     link = _TITLE_LINK.match(heading)
     if not link:
-        return None, [ParseIssue(source, lineno, "paper heading has no [title](url) link")]
+        return None, [ParseIssue(source, lineno, "paper heading has no [title](url) link: paper skipped")]
     try:
         target = paper_link(link.group("url"))
     except BadValue as e:
-        return None, [ParseIssue(source, lineno, str(e))]
+        return None, [ParseIssue(source, lineno, f"{e}: paper skipped")]
     title = " ".join(link.group("title").split())
     if not title:
-        return None, [ParseIssue(source, lineno, "paper heading has an empty title")]
+        return None, [ParseIssue(source, lineno, "paper heading has an empty title: paper skipped")]
     issues: list[ParseIssue] = []
     if len(title) > MAX_TITLE_CHARS:
         title = truncate(title, MAX_TITLE_CHARS)
-        issues.append(ParseIssue(source, lineno, f"title longer than {MAX_TITLE_CHARS} characters: truncated"))
+        issues.append(ParseIssue(source, lineno, f"title longer than {MAX_TITLE_CHARS} characters: truncated, paper kept"))
 
     upvotes: int | None = None
     sections: dict[str, list[str]] = {}
@@ -216,7 +218,7 @@ def _parse_block(
         if m and len(m.group(1)) > level:
             current = _section_name(m.group(2))
             if current not in sections and len(sections) >= MAX_SECTIONS:
-                issues.append(ParseIssue(source, n + 1, f"more than {MAX_SECTIONS} sections: the rest of the paper dropped"))
+                issues.append(ParseIssue(source, n + 1, f"more than {MAX_SECTIONS} sections: the rest of the paper dropped, paper kept"))
                 break
             sections.setdefault(current, [])
             continue
@@ -225,7 +227,7 @@ def _parse_block(
             try:
                 upvotes = check_upvotes(up.group(1))
             except BadValue as e:
-                issues.append(ParseIssue(source, n + 1, str(e)))
+                issues.append(ParseIssue(source, n + 1, f"{e}: upvotes left empty"))
             continue
         if _IMAGE.match(line.strip()) or _RULE.match(line.strip()):
             continue
@@ -241,7 +243,7 @@ def _parse_block(
     if not summary:
         summary = _labelled_summary(other.get("Introduction", ""))
     if not (summary or abstract or key_points or other):
-        return None, issues + [ParseIssue(source, lineno, "paper block has no content (truncated?)")]
+        return None, issues + [ParseIssue(source, lineno, "paper block has no content (truncated?): paper skipped")]
     budget = _Budget()
     summary, abstract = budget.cut(summary), budget.cut(abstract)
     key_points = tuple(k for k in map(budget.cut, key_points) if k)
@@ -285,7 +287,7 @@ class _Budget:
 
     def report(self) -> str:
         why = f"paper text over {MAX_PAPER_CHARS} characters" if self.over_paper else f"field over {MAX_FIELD_CHARS} characters"
-        return f"{why}: {self.cut_fields} field(s) truncated"
+        return f"{why}: {self.cut_fields} field(s) truncated, paper kept"
 
 
 def _section_name(heading: str) -> str:
