@@ -98,6 +98,8 @@ def _load(
     counter = iter(range(10**9))
     reloads_over = threading.Event()
     cycles: list[dict[str, float]] = []
+    spans: list[tuple[float, float]] = []  # each request's start and end
+    windows: dict[str, list[tuple[float, float]]] = {"build": [], "reload": []}
 
     def client() -> None:
         with httpx.Client(base_url=base, timeout=60) as http:
@@ -119,6 +121,7 @@ def _load(
                 elapsed = time.perf_counter() - t
                 with lock:
                     latencies.append(elapsed)
+                    spans.append((t, t + elapsed))
                     if status != "200":
                         errors[status] += 1
                     else:
@@ -128,10 +131,13 @@ def _load(
         try:
             with httpx.Client(base_url=base, timeout=300) as http:
                 for i in range(reloads):
+                    b = time.perf_counter()
                     build_s = _build(index, [sources[(i + 1) % 2]])
                     t = time.perf_counter()
                     r = http.post("/api/reload")
                     end = time.perf_counter()
+                    windows["build"].append((b, t))
+                    windows["reload"].append((t, end))
                     cycles.append({"build_s": round(build_s, 2), "reload_s": round(end - t, 3), "status": r.status_code, "at_s": round(end - t0, 1)})
         finally:
             reloads_over.set()  # a failed build ends the load instead of hanging it
@@ -147,6 +153,11 @@ def _load(
         t.join()
     wall = time.perf_counter() - t0
     ms = sorted(x * 1000 for x in latencies)
+
+    def overlapping(kind: str) -> list[float]:
+        return sorted((e - s) * 1000 for s, e in spans if any(s < we and e > ws for ws, we in windows[kind]))
+
+    during = {kind: overlapping(kind) for kind in windows}
     return {
         "requests": len(ms),
         "concurrency": concurrency,
@@ -158,6 +169,12 @@ def _load(
         "requests_per_s": round(len(ms) / wall, 1),
         "wall_s": round(wall, 1),
         "reload_cycles": len(cycles),
+        # Requests that overlapped a rebuild (another process, same CPUs) or a reload
+        # (the new build loading inside the server): where a spike would come from.
+        **{
+            f"during_{kind}": {"requests": len(v), "p50_ms": round(percentile(v, 50), 1), "p99_ms": round(percentile(v, 99), 1)}
+            for kind, v in during.items()
+        },
         "cycles": cycles,
         "builds_that_answered": len(builds),
         "cpus": os.cpu_count(),
