@@ -96,3 +96,22 @@ def test_reload_without_wait_answers_at_once_and_swaps_in_the_background(tmp_pat
         # The next waiting reload joins the background load (or finds it done).
         assert c.post("/api/reload").json()["build_id"] == new
         assert c.get("/api/health").json()["build_id"] == new
+
+
+def test_reload_keeps_snippet_analyses_of_unchanged_papers(tmp_path: Path, bm25_index: Path) -> None:
+    """Searches right after a reload must not re-run Kiwi over every hit's text."""
+    from search.engine_holder import EngineHolder
+
+    root = copy_index(bm25_index, tmp_path / "ix")
+    holder = EngineHolder(root)
+    holder.reload()
+    for paper in holder.current().engine.papers:
+        holder.current().snippets.for_paper(paper, {"모델"})
+    src = tmp_path / "src"
+    shutil.copytree(DIGESTS, src)
+    edited = src / "2026-01-13.md"
+    edited.write_text(edited.read_text(encoding="utf-8").replace("본 논문은 영상 시청", "본 논문은 바뀐 영상 시청", 1), encoding="utf-8")
+    build_index([src], root, dense="off", progress=False)
+    assert holder.reload()["status"] == "reloaded"
+    carried = {pid for pid, _field in holder.current().snippets._cache}
+    assert "2601.06943" not in carried and len(carried) == len(holder.current().engine.papers) - 1
