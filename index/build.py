@@ -16,7 +16,7 @@ from index.corpus import Corpus, Texts
 from index.glossary_update import build_glossary
 from index.dense_build import choose_index, extend_dense, same_graph, write_dense
 from index.embed_cache import EmbeddingCache
-from index.incremental import Delta, compare, record_hash, served_order_first, write_papers
+from index.incremental import Delta, compare, record_hash, served_order_first, served_titles, write_papers
 from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
@@ -87,7 +87,10 @@ def build_index(
         prefetch = stack.enter_context(KiwiPrefetch.start(local)) if not full and layout.current_link.exists() else None
         tokenizer = KiwiTokenizer(local.settings, kiwi=prefetch)
         t = time.perf_counter()
-        parsed = parse_sources_cached(list(sources), layout.cache_dir, enabled=not full)
+        # A title conflict keeps the served paper's record: a new digest cannot take it over.
+        parsed = parse_sources_cached(
+            list(sources), layout.cache_dir, enabled=not full, incumbent=lambda ids: served_titles(layout, ids)
+        )
         timings["parse"] = time.perf_counter() - t
         corpus = parsed.papers  # a Corpus: records decoded only where a step needs them
         if not isinstance(corpus, Corpus):

@@ -10,7 +10,9 @@ Two formats are in use (see ``data/digests``):
 
 Section headings are recognised by their words, never their emoji: one digest has its
 emoji corrupted to U+FFFD. A broken file or block is reported as a :class:`ParseIssue`
-and skipped; it never stops the rest of the parse.
+and skipped; it never stops the rest of the parse. Digests are untrusted input: links,
+values, sizes and characters are checked in ``index.digest_values``, files found and
+read in ``index.digest_files``, and one id's records reconciled in ``index.digest_merge``.
 """
 
 from __future__ import annotations
@@ -20,20 +22,36 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.digest_files import DIGEST_SUFFIXES, UnreadableDigest, collect_digest_files, decode_digest, read_digest_bytes
+from index.digest_merge import merge_located, merge_papers
+from index.digest_values import (
+    MAX_FIELD_CHARS,
+    MAX_ISSUES_PER_FILE,
+    MAX_LINE_CHARS,
+    MAX_PAPER_CHARS,
+    MAX_SECTIONS,
+    MAX_TITLE_CHARS,
+    BadValue,
+    check_date,
+    check_upvotes,
+    paper_link,
+    split_lines,
+    truncate,
+)
 from search.records import Paper, ParseIssue
 
-DIGEST_SUFFIXES = (".md", ".markdown")
+__all__ = [
+    "DIGEST_SUFFIXES", "ParseResult", "collect_digest_files", "merge_papers", "parse_file",
+    "parse_file_located", "parse_sources", "parse_text", "resolve_sources",
+]
 
 _PAPER_HEADING = re.compile(r"^(#{1,3})\s+(\d+)\.\s*(.*?)\s*$")
 _TITLE_LINK = re.compile(r"^\[(?P<title>.+)\]\((?P<url>[^()\s]+)\)")
-_ARXIV_ID = re.compile(
-    r"(?:arxiv\.org/(?:abs|pdf)|huggingface\.co/papers)/(?P<id>\d{4}\.\d{4,5})(?:v\d+)?",
-    re.IGNORECASE,
-)
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
 _DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 _DAILY_HEADING = re.compile(r"^#\s+(\d{4}-\d{2}-\d{2})\b")
 _UPVOTES = re.compile(r"^\*\*Upvotes\*\*\s*:?\s*(\d+)", re.IGNORECASE)
+_PAPER_PREFIX = re.compile(r"^#{1,3}\s+\d+\.")  # cheap test before the full heading match
 _IMAGE = re.compile(r"^!\[[^\]]*\]\([^)]*\)\s*$")
 _RULE = re.compile(r"^(?:-{3,}|\*{3,}|_{3,})\s*$")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
@@ -52,72 +70,75 @@ class ParseResult:
     hashes: list[str] | None = None
 
 
-def collect_digest_files(sources: Sequence[Path]) -> tuple[list[Path], list[ParseIssue]]:
-    """Digest files under the given files/folders, in a stable order."""
-    files: list[Path] = []
-    issues: list[ParseIssue] = []
-    for src in sources:
-        src = Path(src)
-        if src.is_file():
-            files.append(src)
-        elif src.is_dir():
-            files.extend(
-                sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in DIGEST_SUFFIXES)
-            )
-        else:
-            issues.append(ParseIssue(str(src), 0, "no such file or folder"))
-    return files, issues
-
-
 def parse_sources(sources: Sequence[Path]) -> ParseResult:
     """Parse every digest under ``sources`` and merge papers seen in several digests."""
     files, issues = collect_digest_files(sources)
-    found: list[Paper] = []
+    found: list[tuple[Paper, int]] = []
     for path in files:
-        papers, file_issues = parse_file(path)
-        found.extend(papers)
+        papers, lines, file_issues = parse_file_located(path)
+        found.extend(zip(papers, lines))
         issues.extend(file_issues)
-    return ParseResult(papers=merge_papers(found), issues=issues, files=len(files))
+    papers, conflicts = merge_located(found)
+    return ParseResult(papers=papers, issues=issues + conflicts, files=len(files))
 
 
 def parse_file(path: Path) -> tuple[list[Paper], list[ParseIssue]]:
+    papers, _lines, issues = parse_file_located(path)
+    return papers, issues
+
+
+def parse_file_located(path: Path) -> tuple[list[Paper], list[int], list[ParseIssue]]:
+    """Papers of one digest file, the line of each one's heading, and the file's problems."""
     name = str(path)
     try:
-        raw = path.read_bytes()
-    except OSError as e:
-        return [], [ParseIssue(name, 0, f"cannot read file: {e.strerror or e}")]
-    if b"\x00" in raw:
-        return [], [ParseIssue(name, 0, "binary file, not a Markdown digest")]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        return [], [ParseIssue(name, _line_of(raw, e.start), "not UTF-8 text (binary file?)")]
+        text = decode_digest(read_digest_bytes(path))
+    except UnreadableDigest as e:
+        return [], [], [ParseIssue(name, e.line, e.reason)]
     if not text.strip():
-        return [], [ParseIssue(name, 0, "empty file")]
-    return parse_text(text, name)
+        return [], [], [ParseIssue(name, 0, "empty file")]
+    return _parse(text, name)
 
 
 def parse_text(text: str, source: str) -> tuple[list[Paper], list[ParseIssue]]:
-    lines = text.splitlines()
+    papers, _lines, issues = _parse(text, source)
+    return papers, issues
+
+
+def _parse(text: str, source: str) -> tuple[list[Paper], list[int], list[ParseIssue]]:
+    lines, unclean = split_lines(text)
+    issues: list[ParseIssue] = []
+    if unclean:
+        issues.append(ParseIssue(source, unclean, "control or line-separator characters made spaces or removed (first on this line)"))
     meta, body_start = _front_matter(lines)
-    date = _digest_date(meta, lines[body_start:], source)
+    date = _digest_date(meta, lines[body_start:], source, issues)
 
     papers: list[Paper] = []
-    issues: list[ParseIssue] = []
-    starts = [i for i in range(body_start, len(lines)) if _PAPER_HEADING.match(lines[i])]
+    located: list[int] = []
+    starts = [i for i in range(body_start, len(lines)) if _PAPER_PREFIX.match(lines[i])]
     if not starts:
         issues.append(ParseIssue(source, 1, "no paper blocks found (expected '# N. [Title](url)' headings)"))
-        return papers, issues
+        return papers, located, issues
     for n, start in enumerate(starts):
+        if len(lines[start]) > MAX_LINE_CHARS:
+            issues.append(ParseIssue(source, start + 1, f"paper heading longer than {MAX_LINE_CHARS} characters: paper skipped"))
+            continue
         level = len(_PAPER_HEADING.match(lines[start]).group(1))
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
         end = _block_end(lines, start + 1, end, level)
-        paper, issue = _parse_block(lines, start, end, level, source, date)
+        paper, block_issues = _parse_block(lines, start, end, level, source, date)
         if paper is not None:
             papers.append(paper)
-        if issue is not None:
-            issues.append(issue)
-    return papers, issues
+            located.append(start + 1)
+        issues.extend(block_issues)
+    return papers, located, _capped(issues, source)
+
+
+def _capped(issues: list[ParseIssue], source: str) -> list[ParseIssue]:
+    """A hostile file can hold 100k broken blocks: report the first ones and a count."""
+    if len(issues) <= MAX_ISSUES_PER_FILE:
+        return issues
+    more = len(issues) - MAX_ISSUES_PER_FILE
+    return issues[:MAX_ISSUES_PER_FILE] + [ParseIssue(source, 0, f"{more} more problems in this file not listed")]
 
 
 def _front_matter(lines: list[str]) -> tuple[dict[str, str], int]:
@@ -136,16 +157,27 @@ def _front_matter(lines: list[str]) -> tuple[dict[str, str], int]:
     return {}, 0
 
 
-def _digest_date(meta: dict[str, str], body: list[str], source: str) -> str | None:
+def _digest_date(meta: dict[str, str], body: list[str], source: str, issues: list[ParseIssue]) -> str | None:
+    """The digest's date: front matter, else a daily heading, else the file name. A
+    candidate that is no calendar date is reported and the next one tried."""
+    candidates: list[tuple[int, str]] = []
     m = _DATE.search(meta.get("date", ""))
     if m:
-        return m.group(1)
-    for line in body[:20]:
+        candidates.append((1, m.group(1)))
+    for n, line in enumerate(body[:20]):
         m = _DAILY_HEADING.match(line)
         if m:
-            return m.group(1)
+            candidates.append((n + 1, m.group(1)))
+            break
     m = _DATE.search(Path(source).name)
-    return m.group(1) if m else None
+    if m:
+        candidates.append((0, m.group(1)))
+    for line, value in candidates:
+        try:
+            return check_date(value)
+        except BadValue as e:
+            issues.append(ParseIssue(source, line, f"{e}: not used as the digest's date"))
+    return None
 
 
 def _block_end(lines: list[str], start: int, end: int, level: int) -> int:
@@ -159,32 +191,43 @@ def _block_end(lines: list[str], start: int, end: int, level: int) -> int:
 
 def _parse_block(
     lines: list[str], start: int, end: int, level: int, source: str, date: str | None
-) -> tuple[Paper | None, ParseIssue | None]:
+) -> tuple[Paper | None, list[ParseIssue]]:
     lineno = start + 1
     heading = _PAPER_HEADING.match(lines[start]).group(3)
     link = _TITLE_LINK.match(heading)
     if not link:
-        return None, ParseIssue(source, lineno, "paper heading has no [title](url) link")
-    url = link.group("url")
-    id_match = _ARXIV_ID.search(url)
-    if not id_match:
-        return None, ParseIssue(source, lineno, f"no arXiv id in link {url}")
+        return None, [ParseIssue(source, lineno, "paper heading has no [title](url) link: paper skipped")]
+    try:
+        target = paper_link(link.group("url"))
+    except BadValue as e:
+        return None, [ParseIssue(source, lineno, f"{e}: paper skipped")]
     title = " ".join(link.group("title").split())
     if not title:
-        return None, ParseIssue(source, lineno, "paper heading has an empty title")
+        return None, [ParseIssue(source, lineno, "paper heading has an empty title: paper skipped")]
+    issues: list[ParseIssue] = []
+    if len(title) > MAX_TITLE_CHARS:
+        title = truncate(title, MAX_TITLE_CHARS)
+        issues.append(ParseIssue(source, lineno, f"title longer than {MAX_TITLE_CHARS} characters: truncated, paper kept"))
 
     upvotes: int | None = None
     sections: dict[str, list[str]] = {}
     current: str | None = None
-    for line in lines[start + 1 : end]:
+    for n in range(start + 1, end):
+        line = lines[n]
         m = _HEADING.match(line)
         if m and len(m.group(1)) > level:
             current = _section_name(m.group(2))
+            if current not in sections and len(sections) >= MAX_SECTIONS:
+                issues.append(ParseIssue(source, n + 1, f"more than {MAX_SECTIONS} sections: the rest of the paper dropped, paper kept"))
+                break
             sections.setdefault(current, [])
             continue
         up = _UPVOTES.match(line.strip())
         if up:
-            upvotes = int(up.group(1))
+            try:
+                upvotes = check_upvotes(up.group(1))
+            except BadValue as e:
+                issues.append(ParseIssue(source, n + 1, f"{e}: upvotes left empty"))
             continue
         if _IMAGE.match(line.strip()) or _RULE.match(line.strip()):
             continue
@@ -200,12 +243,18 @@ def _parse_block(
     if not summary:
         summary = _labelled_summary(other.get("Introduction", ""))
     if not (summary or abstract or key_points or other):
-        return None, ParseIssue(source, lineno, "paper block has no content (truncated?)")
+        return None, issues + [ParseIssue(source, lineno, "paper block has no content (truncated?): paper skipped")]
+    budget = _Budget()
+    summary, abstract = budget.cut(summary), budget.cut(abstract)
+    key_points = tuple(k for k in map(budget.cut, key_points) if k)
+    other = {name: text for name, text in ((name, budget.cut(body)) for name, body in other.items()) if text}
+    if budget.cut_fields:
+        issues.append(ParseIssue(source, lineno, budget.report()))
 
     paper = Paper(
-        id=id_match.group("id"),
+        id=target.id,
         title=title,
-        url=url,
+        url=target.url,
         date=date,
         upvotes=upvotes,
         summary=summary,
@@ -214,12 +263,36 @@ def _parse_block(
         sections=other,
         sources=(source,),
     )
-    return paper, None
+    return paper, issues
+
+
+class _Budget:
+    """Cuts each text field to ``MAX_FIELD_CHARS`` and the paper to ``MAX_PAPER_CHARS``
+    (fields in record order: summary, abstract, key points, sections), so tokenizing one
+    paper costs a bounded time whatever the digest holds."""
+
+    def __init__(self) -> None:
+        self.left = MAX_PAPER_CHARS
+        self.cut_fields = 0
+        self.over_paper = False
+
+    def cut(self, text: str) -> str:
+        limit = min(MAX_FIELD_CHARS, self.left)
+        if len(text) > limit:
+            self.cut_fields += 1
+            self.over_paper |= limit < MAX_FIELD_CHARS
+            text = truncate(text, limit) if limit > 1 else ""
+        self.left = max(0, self.left - len(text))
+        return text
+
+    def report(self) -> str:
+        why = f"paper text over {MAX_PAPER_CHARS} characters" if self.over_paper else f"field over {MAX_FIELD_CHARS} characters"
+        return f"{why}: {self.cut_fields} field(s) truncated, paper kept"
 
 
 def _section_name(heading: str) -> str:
     """Classify a section heading by its words (emoji may be corrupted to U+FFFD)."""
-    words = re.sub(r"[^\w\s()]", " ", heading).strip()
+    words = re.sub(r"[^\w\s()]", " ", heading[:200]).strip()[:100]
     low = words.lower()
     if "요약" in low or "summary" in low or "tl;dr" in low:
         return "summary"
@@ -268,35 +341,6 @@ def _labelled_summary(intro: str) -> str:
     if not labelled and items:
         picked = [items[0]] if len(items) == 1 else [items[0], items[-1]]
     return " ".join(picked)
-
-
-def merge_papers(papers: Iterable[Paper]) -> list[Paper]:
-    """One record per arXiv id. The earliest digest's text wins; later digests fill gaps
-    and add their file to ``sources``; upvotes keep the highest count seen."""
-    merged: dict[str, Paper] = {}
-    for p in sorted(papers, key=lambda p: (p.date or "9999", p.sources)):
-        old = merged.get(p.id)
-        if old is None:
-            merged[p.id] = p
-            continue
-        ups = [u for u in (old.upvotes, p.upvotes) if u is not None]
-        merged[p.id] = Paper(
-            id=old.id,
-            title=old.title or p.title,
-            url=old.url or p.url,
-            date=old.date or p.date,
-            upvotes=max(ups) if ups else None,
-            summary=old.summary or p.summary,
-            abstract=old.abstract or p.abstract,
-            key_points=old.key_points or p.key_points,
-            sections={**p.sections, **old.sections},
-            sources=tuple(dict.fromkeys(old.sources + p.sources)),
-        )
-    return sorted(merged.values(), key=lambda p: (p.date or "", p.id))
-
-
-def _line_of(raw: bytes, offset: int) -> int:
-    return raw.count(b"\n", 0, offset) + 1
 
 
 def resolve_sources(sources: Sequence[Path]) -> list[Path]:

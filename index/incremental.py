@@ -139,3 +139,24 @@ def served_order_first(corpus: Corpus, delta: Delta) -> tuple[Corpus, Delta]:
     delta.fresh = list(range(len(head), len(corpus)))
     delta.appends_only = True
     return corpus.reorder(head + tail), delta
+
+
+def served_titles(layout: IndexLayout, ids: Sequence[str]) -> dict[str, str]:
+    """The served build's title of each of ``ids`` it holds (``index.digest_merge``'s
+    incumbent rule). Asked only for ids whose digests disagree, so usually never; rows are
+    matched on their leading ``{"id": ...`` before any JSON is decoded."""
+    wanted = set(ids)
+    out: dict[str, str] = {}
+    try:
+        path = BuildFiles(layout.current_build()).papers
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                lead = '{"id": "'  # Paper.to_dict() puts the id first
+                pid = line[len(lead) : line.find('"', len(lead))] if line.startswith(lead) else None
+                if pid is None or pid in wanted:
+                    row = json.loads(line)
+                    if row.get("id") in wanted:
+                        out[row["id"]] = str(row.get("title", ""))
+    except (PaperSearchError, OSError, ValueError):
+        return out  # no readable served build: the date rule decides
+    return out

@@ -29,13 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from index.corpus import Corpus, Ref
-from index.digest import ParseResult, collect_digest_files, merge_papers, parse_file
+from index.digest import ParseResult, collect_digest_files, parse_file, parse_file_located
+from index.digest_files import UnreadableDigest, read_digest_bytes
+from index.digest_merge import Incumbent, merge_located
 from index.incremental import record_hash
 from search.layout import atomic_file
 from search.records import Paper, ParseIssue
 
 CACHE_NAME = "parsed.jsonl"
-CACHE_VERSION = 2
+CACHE_VERSION = 3  # 3: "lines" (each paper's heading line, for conflict reports)
 
 
 @dataclass
@@ -49,9 +51,10 @@ class _FileRow:
 
 def _file_key(path: Path) -> str | None:
     try:
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
-    except OSError:
-        return None  # unreadable: parse_file reports it
+        # Never a plain read: a FIFO swapped in for a digest would block the build here.
+        return hashlib.blake2b(read_digest_bytes(path), digest_size=16).hexdigest()
+    except UnreadableDigest:
+        return None  # parse_file reports why
 
 
 def _stat(path: Path) -> list[int] | None:
@@ -80,7 +83,8 @@ def _known_key(row: _FileRow | None, stat: list[int] | None) -> str | None:
 
 
 def _row_of(
-    path: Path, key: str, papers: list[Paper], issues: list[ParseIssue], stat: list[int] | None, checked_ns: int
+    path: Path, key: str, papers: list[Paper], lines: list[int], issues: list[ParseIssue], stat: list[int] | None,
+    checked_ns: int,
 ) -> _FileRow:
     dicts = [p.to_dict() for p in papers]
     header = {
@@ -92,6 +96,7 @@ def _row_of(
         "ids": [p.id for p in papers],
         "dates": [p.date for p in papers],
         "hashes": [record_hash(d) for d in dicts],
+        "lines": lines,
         "issues": [i.to_dict() for i in issues],
     }
     return _FileRow(header, json.dumps(dicts, ensure_ascii=False).encode())
@@ -121,7 +126,7 @@ def _read_cache(path: Path) -> list[_FileRow] | None:
         if not (
             isinstance(header.get("path"), str)
             and isinstance(header.get("key"), str)
-            and len(header.get("dates") or ()) == len(header.get("hashes") or ()) == n
+            and len(header.get("dates") or ()) == len(header.get("hashes") or ()) == len(header.get("lines") or ()) == n
             and isinstance(header.get("issues"), list)
             and all(isinstance(i, dict) and set(i) == {"file", "line", "reason"} for i in header["issues"])
         ):
@@ -160,9 +165,13 @@ class _Loader:
         return self.memo[n]
 
 
-def parse_sources_cached(sources: Sequence[Path], cache_dir: Path | None, enabled: bool = True) -> ParseResult:
+def parse_sources_cached(
+    sources: Sequence[Path], cache_dir: Path | None, enabled: bool = True, incumbent: Incumbent | None = None
+) -> ParseResult:
     """``index.digest.parse_sources``, reusing earlier parses of unchanged files; the
-    papers come back as a lazily decoded :class:`Corpus` with every hash known."""
+    papers come back as a lazily decoded :class:`Corpus` with every hash known.
+    ``incumbent`` gives the served titles of ids whose digests disagree (see
+    ``index.digest_merge``)."""
     files, issues = collect_digest_files(list(sources))
     path = cache_dir / CACHE_NAME if cache_dir else None
     cached: dict[tuple[str, str], _FileRow] = {}
@@ -175,7 +184,7 @@ def parse_sources_cached(sources: Sequence[Path], cache_dir: Path | None, enable
             cached = {(r.header["path"], r.header["key"]): r for r in old}
     rows: list[_FileRow] = []  # the files of this build, in order: the next cache
     fresh: list[_FileRow] = []  # rows of files parsed now
-    found: list[tuple[str, str | None, str, Paper | Ref]] = []  # id, date, hash, record
+    found: list[tuple[str, str | None, str, Paper | Ref, int]] = []  # id, date, hash, record, line
     by_path = {p: r for (p, _), r in cached.items()}
     stale = 0  # reused rows whose file had to be read again: their stat is out of date
     seen: dict[str, tuple[list[int] | None, int]] = {}  # their stat before the read, and when
@@ -190,19 +199,19 @@ def parse_sources_cached(sources: Sequence[Path], cache_dir: Path | None, enable
                 seen[str(f)] = (stat, checked_ns)
         row = cached.get((str(f), key)) if key else None
         if row is None:
-            papers, file_issues = parse_file(f)
+            papers, lines, file_issues = parse_file_located(f)
             issues.extend(file_issues)
             if key is None:
-                found.extend((p.id, p.date, record_hash(p.to_dict()), p) for p in papers)
+                found.extend((p.id, p.date, record_hash(p.to_dict()), p, line) for p, line in zip(papers, lines))
                 continue
-            row = _row_of(f, key, papers, file_issues, stat, checked_ns)
+            row = _row_of(f, key, papers, lines, file_issues, stat, checked_ns)
             fresh.append(row)
             entries: Sequence[Paper | Ref] = papers
         else:
             issues.extend(ParseIssue(**i) for i in row.header["issues"])
             entries = [(len(rows), pos) for pos in range(len(row.header["ids"]))]
         h = row.header
-        found.extend(zip(h["ids"], h["dates"], h["hashes"], entries))
+        found.extend(zip(h["ids"], h["dates"], h["hashes"], entries, h["lines"]))
         rows.append(row)
     if path is not None:
         # Refreshing stale stats is a rewrite: worth it once many files were touched.
@@ -218,12 +227,14 @@ def parse_sources_cached(sources: Sequence[Path], cache_dir: Path | None, enable
                     out.write(r.lines())
         elif fresh:
             _append(path, fresh)  # the daily case: only new files; 100 MB not rewritten
-    corpus = _merge(found, _Loader(rows))
-    return ParseResult(papers=corpus, issues=issues, files=len(files), hashes=corpus.hashes)
+    corpus, conflicts = _merge(found, _Loader(rows), incumbent)
+    return ParseResult(papers=corpus, issues=issues + conflicts, files=len(files), hashes=corpus.hashes)
 
 
-def _merge(found: list[tuple[str, str | None, str, Paper | Ref]], load: _Loader) -> Corpus:
-    """``merge_papers`` over headers: a paper seen in one file keeps its cached record and
+def _merge(
+    found: list[tuple[str, str | None, str, Paper | Ref, int]], load: _Loader, incumbent: Incumbent | None
+) -> tuple[Corpus, list[ParseIssue]]:
+    """``merge_located`` over headers: a paper seen in one file keeps its cached record and
     hash undecoded; only papers in several files are decoded and merged."""
     seen: dict[str, int] = {}
     shared: dict[str, list[int]] = {}
@@ -233,11 +244,11 @@ def _merge(found: list[tuple[str, str | None, str, Paper | Ref]], load: _Loader)
             shared.setdefault(pid, [first]).append(n)
     pending = Corpus([r[0] for r in found], [r[2] for r in found], [r[3] for r in found], load)
     rows: list[tuple[str, str, str, Paper | Ref]] = []  # sort date, id, hash, record
-    for n, (pid, date, h, entry) in enumerate(found):
+    for n, (pid, date, h, entry, _line) in enumerate(found):
         if pid not in shared:
             rows.append((date or "", pid, h, entry))
-        elif shared[pid][0] == n:
-            paper = merge_papers(pending[i] for i in shared[pid])[0]
-            rows.append((paper.date or "", pid, record_hash(paper.to_dict()), paper))
-    rows.sort(key=lambda r: (r[0], r[1]))  # merge_papers's order
-    return Corpus([r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], load)
+    merged, conflicts = merge_located(((pending[i], found[i][4]) for ns in shared.values() for i in ns), incumbent)
+    for paper in merged:
+        rows.append((paper.date or "", paper.id, record_hash(paper.to_dict()), paper))
+    rows.sort(key=lambda r: (r[0], r[1]))  # merge_located's order
+    return Corpus([r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows], load), conflicts

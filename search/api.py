@@ -1,7 +1,8 @@
 """The HTTP API and the web page: ``create_app(index_root)`` gives a FastAPI app.
 
 The index (and the embedding model) load once, at start-up, into an :class:`EngineHolder`;
-``POST /api/reload`` swaps in a newer build without failing running requests. Domain
+``POST /api/reload`` loads a newer build on a background thread and swaps it in without
+failing or delaying running requests. Domain
 errors become JSON ``{"detail": "..."}`` at this edge:
 
     InvalidQuery (and request validation)  422
@@ -20,6 +21,7 @@ import datetime as dt
 import hmac
 import ipaddress
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -53,6 +55,9 @@ log = logging.getLogger("papersearch.api")
 WEB_DIR = Path(__file__).parent / "web"
 BUILD_HEADER = "X-Index-Build"  # which build answered: lets clients (and tests) see a reload
 MAX_UPVOTES = 1_000_000_000
+# The date filters' format, stated in the OpenAPI schema (parse_date checks the calendar).
+DATE: dict[str, Any] = {"format": "date"}
+FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 STATUS: list[tuple[type[PaperSearchError], int]] = [
     (InvalidQuery, 422),
@@ -103,7 +108,7 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
         # One readable line in `detail` (what the page shows); the structured list stays.
         errs = exc.errors()
         lines = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', 'invalid')}" for e in errs]
-        return JSONResponse({"detail": "; ".join(lines), "errors": jsonable_encoder(errs)}, status_code=422)
+        return JSONResponse({"detail": "; ".join(lines), "errors": _finite(jsonable_encoder(errs))}, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(_req: Request, exc: Exception) -> JSONResponse:
@@ -117,8 +122,8 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
         k: Annotated[int, Query(ge=1, le=MAX_K, description="Results per page.")] = 10,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Results to skip (paging).")] = 0,
         mode: Annotated[Mode, Query(description="hybrid (BM25 + every dense leg, fused), bm25, dense (every dense leg), or one leg by name (e5, use).")] = "hybrid",
-        date_from: Annotated[str | None, Query(description="Only papers from this date on (YYYY-MM-DD).")] = None,
-        date_to: Annotated[str | None, Query(description="Only papers up to this date (YYYY-MM-DD).")] = None,
+        date_from: Annotated[str | None, Query(description="Only papers from this date on (YYYY-MM-DD).", json_schema_extra=DATE)] = None,
+        date_to: Annotated[str | None, Query(description="Only papers up to this date (YYYY-MM-DD).", json_schema_extra=DATE)] = None,
         min_upvotes: Annotated[int | None, Query(ge=0, le=MAX_UPVOTES)] = None,
     ) -> dict[str, Any]:
         """Search; the CLI's `search --json` output plus a highlighted snippet per hit."""
@@ -191,17 +196,28 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
     @app.post(
         "/api/reload",
         response_model=ReloadOut,
-        responses={403: {"model": Error, "description": "Not from loopback and no valid token."}, **ERRORS},
+        responses={
+            202: {"model": ReloadOut, "description": "wait=false: the load started in the background."},
+            403: {"model": Error, "description": "Not from loopback (or proxied) and no valid token."},
+            **ERRORS,
+        },
         tags=["service"],
     )
     def reload(
         request: Request,
+        response: Response,
         x_reload_token: Annotated[str | None, Header(description="Needed unless the client is on loopback.")] = None,
+        wait: Annotated[bool, Query(description="Answer when the new build serves (false: at once, 202).")] = True,
     ) -> dict[str, Any]:
-        """Swap in the newest build of the index; running requests finish on the old one."""
+        """Swap in the newest build of the index. It loads on a background thread while
+        searches keep answering from the old build; running requests finish on it."""
         if not _reload_allowed(request, reload_token, x_reload_token):
             raise HTTPException(403, "reload is accepted only from loopback or with a valid X-Reload-Token header")
-        return holder.reload()
+        future = holder.start_reload()
+        if wait:
+            return future.result()
+        response.status_code = 202
+        return {"status": "loading", "build_id": holder.build_id, "previous": holder.build_id}
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
@@ -219,9 +235,27 @@ def _with_snippets(served: Served, resp: SearchResponse, query_terms: set[str]) 
     return out
 
 
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or Infinity (Starlette refuses to write them): a request body
+    holding one is echoed back in a validation error as a string instead of failing."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def _reload_allowed(request: Request, token: str | None, given: str | None) -> bool:
+    """A valid token, or a loopback peer that is not a proxy. A request carrying any
+    forwarding header came through a proxy (or says so): its loopback address stands for
+    a client somewhere else, so it needs the token. ``serve`` runs uvicorn without proxy
+    headers unless --forwarded-allow-ips is given, so the peer is the TCP peer."""
     if token and given is not None and hmac.compare_digest(token.encode(), given.encode()):
         return True
+    if any(h in request.headers for h in FORWARDING_HEADERS):
+        return False
     host = request.client.host if request.client else ""
     try:
         return ipaddress.ip_address(host).is_loopback

@@ -112,6 +112,6 @@ class HealthOut(BaseModel):
 
 
 class ReloadOut(BaseModel):
-    status: Literal["reloaded", "unchanged"]
-    build_id: str
+    status: Literal["reloaded", "unchanged", "loading"] = Field(description="loading: wait=false, the load runs in the background.")
+    build_id: str | None = Field(description="The build now serving (loading: still the old one).")
     previous: str | None

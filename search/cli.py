@@ -161,7 +161,7 @@ def build_cmd(
         _print_json(report.to_dict())
         return
     for issue in report.errors:
-        click.echo(f"  skipped {issue.file}:{issue.line}: {issue.reason}", err=True)
+        click.echo(f"  {issue.file}:{issue.line}: {issue.reason}", err=True)  # the reason says what was skipped or cut
     dense_state = f"dense legs: {', '.join(report.legs)}" if report.dense else "dense: off (BM25 only)"
     click.echo(
         f"Indexed {report.papers} papers from {report.files} files into {report.index} "

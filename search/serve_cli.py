@@ -48,6 +48,12 @@ from search.layout import default_index_root
     default=None,
     help="Accept POST /api/reload from non-loopback clients sending this X-Reload-Token ($PAPERSEARCH_RELOAD_TOKEN).",
 )
+@click.option(
+    "--forwarded-allow-ips",
+    default=None,
+    help="Behind a reverse proxy: its address(es), comma-separated; X-Forwarded-For from them is trusted "
+    "for logs and client addresses. Default: no proxy headers trusted (a proxied request needs --reload-token).",
+)
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve_cmd(
     index_root: Path | None,
@@ -57,6 +63,7 @@ def serve_cmd(
     build_if_missing: bool,
     sources: tuple[Path, ...],
     reload_token: str | None,
+    forwarded_allow_ips: str | None,
     log_level: str,
 ) -> None:
     """Serve the search page at / and the JSON API at /api (OpenAPI docs at /docs).
@@ -68,7 +75,10 @@ def serve_cmd(
       curl 'http://127.0.0.1:8000/api/search?q=다중%20턴%20강화학습&k=3'
     """
     try:
-        _serve(index_root or default_index_root(), host, port, model, build_if_missing, sources, reload_token, log_level)
+        _serve(
+            index_root or default_index_root(), host, port, model, build_if_missing, sources, reload_token, log_level,
+            forwarded_allow_ips,
+        )
     except PaperSearchError as e:
         raise click.ClickException(str(e)) from e
 
@@ -82,6 +92,7 @@ def _serve(
     sources: tuple[Path, ...],
     reload_token: str | None,
     log_level: str,
+    forwarded_allow_ips: str | None = None,
 ) -> None:
     import uvicorn
 
@@ -112,7 +123,12 @@ def _serve(
         state = f"legs: bm25, {', '.join(engine.ready_legs)}" if engine.dense_ready else f"BM25 only: {engine.model_notice}"
         click.echo(f"Serving {len(engine.ids)} papers from {root} (build {engine.build_id}; {state})", err=True)
     click.echo(f"Open http://{_display_host(host)}:{port}/  (API docs: /docs)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    # uvicorn trusts X-Forwarded-For from loopback by default, which would let any local
+    # process (or a proxy) choose the client address the reload check sees: off unless
+    # the proxy is named. The reload check also refuses loopback requests that carry
+    # forwarding headers (search/api.py, _reload_allowed).
+    proxy = {"proxy_headers": True, "forwarded_allow_ips": forwarded_allow_ips} if forwarded_allow_ips else {"proxy_headers": False}
+    uvicorn.run(app, host=host, port=port, log_level=log_level, **proxy)
 
 
 def _display_host(host: str) -> str:

@@ -257,8 +257,9 @@ def test_page_and_static_files(bm25: TestClient) -> None:
     assert bm25.get("/openapi.json").json()["paths"].keys() >= {"/api/search", "/api/health", "/api/reload"}
 
 
-def test_reload_under_concurrent_load_drops_nothing(tmp_path: Path, bm25_root: Path) -> None:
+def test_reload_under_concurrent_load_drops_nothing(tmp_path: Path, bm25_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Threads search a real server while a new build is made and swapped in."""
+    import search.engine_holder
     from index.build import build_index
 
     root = copy_index(bm25_root, tmp_path / "index")
@@ -289,6 +290,22 @@ def test_reload_under_concurrent_load_drops_nothing(tmp_path: Path, bm25_root: P
         for w in workers:
             w.start()
         report = build_index([DIGESTS], root, dense="off")
+
+        class SlowLoad(SearchEngine):
+            """A load that ends only once searches were answered meanwhile (bounded): a
+            fast reload would otherwise leave nothing to observe."""
+
+            def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+                super().__init__(*args, **kwargs)
+                with lock:
+                    start = sum(builds.values())
+                for _ in range(600):
+                    with lock:
+                        if sum(builds.values()) - start >= 10:
+                            break
+                    threading.Event().wait(0.05)
+
+        monkeypatch.setattr(search.engine_holder, "SearchEngine", SlowLoad)
         with lock:
             before = sum(builds.values())
         reload = httpx.post(f"{base}/api/reload", timeout=120)

@@ -89,13 +89,19 @@ function metaNode(hit) {
   return meta;
 }
 
+// Defence in depth: the index stores only http(s) paper links, but a link the page did
+// not check could run script (javascript:, data:), so anything else becomes inert.
+function safeHref(url) {
+  return /^https?:\/\//i.test(url || "") ? url : "#";
+}
+
 function hitNode(hit) {
   const node = $("#hit-tpl").content.firstElementChild.cloneNode(true);
   node.dataset.id = hit.id;
   node.querySelector(".rank").textContent = `${hit.rank}.`;
   const title = node.querySelector(".title");
   title.textContent = hit.title;
-  title.href = hit.url;
+  title.href = safeHref(hit.url);
   node.querySelector(".meta").replaceWith(metaNode(hit));
   // The server HTML-escapes the snippet and adds only <mark> tags.
   node.querySelector(".snippet").innerHTML = hit.snippet.html;
@@ -151,7 +157,7 @@ async function toggleSimilar(node, hit) {
     for (const s of data.results) {
       const li = document.createElement("li");
       const a = document.createElement("a");
-      a.href = s.url;
+      a.href = safeHref(s.url);
       a.target = "_blank";
       a.rel = "noopener";
       a.textContent = s.title;

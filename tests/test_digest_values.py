@@ -1,0 +1,109 @@
+"""The checks a digest's values pass before they are indexed."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.digest_merge import merge_located
+from index.digest_values import BadValue, check_arxiv_id, check_date, check_upvotes, paper_link, split_lines, truncate
+from search.records import Paper
+
+
+@pytest.mark.parametrize(
+    "url, pid, stored",
+    [
+        ("https://arxiv.org/abs/2509.02544", "2509.02544", "https://arxiv.org/abs/2509.02544"),
+        ("http://arxiv.org/abs/2509.02544v3", "2509.02544", "https://arxiv.org/abs/2509.02544v3"),
+        ("https://www.arxiv.org/pdf/2509.02544v1.pdf", "2509.02544", "https://arxiv.org/pdf/2509.02544v1"),
+        ("https://export.arxiv.org/abs/2509.02544/", "2509.02544", "https://arxiv.org/abs/2509.02544"),
+        ("HTTPS://ARXIV.ORG/ABS/2509.02544", "2509.02544", "https://arxiv.org/abs/2509.02544"),
+        ("https://huggingface.co/papers/2601.06943?x=1#y", "2601.06943", "https://huggingface.co/papers/2601.06943"),
+        ("https://arxiv.org/abs/1412.1234", "1412.1234", "https://arxiv.org/abs/1412.1234"),
+    ],
+)
+def test_paper_links_accepted_and_normalised(url: str, pid: str, stored: str) -> None:
+    link = paper_link(url)
+    assert (link.id, link.url) == (pid, stored)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert%28document.domain%29//arxiv.org/abs/2509.02544",
+        "javascript://arxiv.org/abs/2509.02544%0Aalert(1)",
+        "data:text/html;base64,PHNjcmlwdD4=#arxiv.org/abs/2509.02544",
+        "https://evil.example/arxiv.org/abs/2509.02544",
+        "https://arxiv.org.evil.example/abs/2509.02544",
+        "https://arxiv.org@evil.example/abs/2509.02544",
+        "https://arxiv.org/abs/2509.010559",
+        "https://arxiv.org/abs/2509.02544x",
+        "https://arxiv.org/abs/2509.02544 https://evil.example",
+        "https://arxiv.org/papers/2509.02544",
+        "https://huggingface.co/abs/2509.02544",
+        "https://arxiv.org:8443/abs/2509.02544",
+        "ftp://arxiv.org/abs/2509.02544",
+        "//arxiv.org/abs/2509.02544",
+        "arxiv.org/abs/2509.02544",
+        "https://arxiv.org/abs/0000.0000",
+        "https://arxiv.org/abs/2599.00032",
+        "https://arxiv.org/abs/2509.1234",  # 4 digits after 2014
+        "https://arxiv.org/abs/1401.12345",  # 5 digits before 2015
+        "https://arxiv.org/abs/0612.1234",  # before new-style ids
+    ],
+)
+def test_other_links_refused(url: str) -> None:
+    with pytest.raises(BadValue):
+        paper_link(url)
+
+
+def test_arxiv_id_months() -> None:
+    assert check_arxiv_id("0704.0001") == "0704.0001"
+    with pytest.raises(BadValue, match="no month"):
+        check_arxiv_id("2500.00001")
+
+
+@pytest.mark.parametrize("value, ok", [("2025-09-03", True), ("2024-02-29", True), ("2025-02-29", False), ("2025-13-45", False), ("1970-01-01", False)])
+def test_dates_are_calendar_dates(value: str, ok: bool) -> None:
+    if ok:
+        assert check_date(value) == value
+    else:
+        with pytest.raises(BadValue):
+            check_date(value)
+
+
+def test_upvotes_range() -> None:
+    assert check_upvotes("169") == 169
+    with pytest.raises(BadValue):
+        check_upvotes("9" * 40)
+
+
+def test_only_newline_and_crlf_end_lines() -> None:
+    lines, first = split_lines("a\r\nb\u2028c\x85d\x0be\x0cf\rg\x1b[1mh\x07\ni\tj")
+    assert lines == ["a", "b c d e f g[1mh", "i j"] and first == 2
+
+
+def test_truncate_cuts_at_a_sentence_end_then_a_space() -> None:
+    text = "첫 문장입니다. 두 번째 문장은 조금 더 깁니다 그리고 계속됩니다"
+    assert truncate(text, 30) == "첫 문장입니다.…"
+    assert truncate("가나다 라마바 사아자", 9) == "가나다 라마바…"
+    assert truncate("짧다", 10) == "짧다"
+    assert len(truncate("x" * 100, 10)) == 10  # no space at all: a hard cut, still bounded
+
+
+def _p(pid: str, title: str, date: str, src: str) -> Paper:
+    return Paper(id=pid, title=title, url="u", date=date, summary=f"{title} 요약", sources=(src,))
+
+
+def test_conflicting_titles_keep_the_served_then_the_earliest() -> None:
+    real, forged = _p("2509.02544", "Real Title", "2025-09-03", "a.md"), _p("2509.02544", "Forged", "2025-01-01", "b.md")
+    kept, issues = merge_located([(real, 5), (forged, 7)])
+    assert [p.title for p in kept] == ["Forged"] and "b.md:7" in issues[0].reason  # earliest digest, no served index
+    kept, issues = merge_located([(real, 5), (forged, 7)], incumbent=lambda ids: {"2509.02544": "real title!"})
+    assert [p.title for p in kept] == ["Real Title"] and issues[0].file == "b.md" and issues[0].line == 7
+    assert "a.md:5" in issues[0].reason and "'Forged'" in issues[0].reason
+
+
+def test_agreeing_titles_merge() -> None:
+    a, b = _p("2601.00001", "Same  Title", "2026-01-01", "a.md"), _p("2601.00001", "same title.", "2026-01-05", "b.md")
+    kept, issues = merge_located([(b, 1), (a, 1)])
+    assert issues == [] and kept[0].sources == ("a.md", "b.md") and kept[0].title == "Same  Title"
