@@ -8,6 +8,7 @@ dense leg, or one leg by its name; their rankings are fused (RRF by default).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {}
 # dev set; README "Models").
 SIMILAR_MODE = "hybrid"
 SIMILAR_WEIGHTS: dict[str, float] = {"use": 0.5}
+_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="papersearch-leg")
 
 
 @dataclass(frozen=True)
@@ -185,12 +187,16 @@ class SearchEngine:
             depth = k + offset  # one leg's own order is the answer: rank only the page
         rankings: dict[str, list[ScoredId]] = {}
         total: int | None = None
-        for leg in plan.legs:
-            if leg == "bm25":
-                rankings["bm25"], total = self.bm25.search_terms(terms, depth)
-            else:
-                rankings[leg] = self.dense_legs[leg].retrieve(query, depth)
-                total = len(self.ids)  # every paper has a similarity
+        dense = [leg for leg in plan.legs if leg != "bm25"]
+        # The encoders' forward passes release the GIL: with several dense legs they run
+        # side by side, so a hybrid query waits for the slowest encoder, not for their sum.
+        pending = {leg: _POOL.submit(self.dense_legs[leg].retrieve, query, depth) for leg in dense[1:]}
+        if "bm25" in plan.legs:
+            rankings["bm25"], total = self.bm25.search_terms(terms, depth)
+        for leg in dense:
+            rankings[leg] = pending[leg].result() if leg in pending else self.dense_legs[leg].retrieve(query, depth)
+            total = len(self.ids)  # every paper has a similarity
+        rankings = {leg: rankings[leg] for leg in plan.legs}  # fused in the plan's order
         if len(plan.legs) > 1 or filters:
             total = None  # the fused pool, counted after filtering
         fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=DEFAULT_WEIGHTS if weights is None else weights)
