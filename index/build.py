@@ -20,6 +20,7 @@ from index.incremental import Delta, compare, record_hash, served_order_first, w
 from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
+from index.snippet_build import write_snippet_spans
 from index.token_cache import TokenCache
 from search.encoder import Encoder, default_model_name, passage_text
 from search.errors import ModelUnavailable, PaperSearchError
@@ -124,6 +125,10 @@ def build_index(
             t = time.perf_counter()
             bm25_meta = write_bm25(docs, files.bm25, params)
             timings["bm25"] = time.perf_counter() - t
+            # Snippet morphemes, so the server highlights without Kiwi (index/snippet_build.py).
+            t = time.perf_counter()
+            snippet_meta = write_snippet_spans(corpus, tokenizer, files, delta, full=full, progress=show)
+            timings["snippets"] = time.perf_counter() - t
             t = time.perf_counter()
             # The term bridge for query expansion; reuses the BM25 token lists for counts.
             # A small change is mined alone and merged into the served glossary (then only
@@ -150,6 +155,7 @@ def build_index(
                     "corpus_hash": corpus_hash(corpus.ids, corpus.hashes),
                     "tokenizer": tokenizer.settings.to_dict(),
                     "bm25": bm25_meta,
+                    "snippets": snippet_meta,
                     "dense": dense_meta,
                 },
             )

@@ -20,7 +20,7 @@ from typing import Any
 from search.engine import SearchEngine
 from search.errors import IndexCorrupt, IndexNotFound
 from search.layout import IndexLayout
-from search.snippets import Snippeter
+from search.snippets import Snippeter, StoredSpans
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class EngineHolder:
                 return {"status": "unchanged", "build_id": previous.engine.build_id, "previous": previous.engine.build_id}
             loaded = previous.engine.dense.encoder if previous and previous.engine.dense else None
             engine = SearchEngine(build_dir, model=self.model, encoder=loaded)
-            self._served = Served(engine, Snippeter(engine.tokenizer), build_dir, time.time())
+            self._served = Served(engine, Snippeter(engine.tokenizer, stored=StoredSpans.open(engine.files)), build_dir, time.time())
             self.load_error = None
             return {
                 "status": "reloaded",

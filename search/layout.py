@@ -10,6 +10,9 @@ An index root holds every build and points at the served one with a symlink::
         bm25/                bm25s files (.npy + .json, saved with allow_pickle=False)
         dense/vectors.npy    normalised float32 embeddings (absent in BM25-only builds)
         dense/faiss.index    FAISS index over those vectors
+        snippets/            each snippet field's kept morphemes (term id, surface
+                             offsets), row-aligned with papers.jsonl: highlighting
+                             reads them instead of running Kiwi per request
       cache/                 build caches (tokens, embeddings) reused across builds
       build.lock             held by the running build
 
@@ -41,6 +44,16 @@ DENSE_DIR = "dense"
 VECTORS = "vectors.npy"
 FAISS_INDEX = "faiss.index"
 GLOSSARY = "glossary.json"
+SNIPPETS_DIR = "snippets"
+# Kept morphemes of every snippet field, flat: term id (int32), start (int32) and length
+# (uint16) of the surface form in the field's text; FIELD_OFFSETS slices them per field,
+# PAPER_FIELDS slices fields per papers.jsonl row; SNIPPET_VOCAB names the term ids.
+SNIPPET_TERMS = "terms.npy"
+SNIPPET_STARTS = "starts.npy"
+SNIPPET_LENGTHS = "lengths.npy"
+SNIPPET_FIELD_OFFSETS = "field_offsets.npy"
+SNIPPET_PAPER_FIELDS = "paper_fields.npy"
+SNIPPET_VOCAB = "vocab.json"
 # (id, content hash) of each papers.jsonl row, so an incremental build need not re-hash them.
 PAPER_HASHES = "paper_hashes.json"
 KEEP_BUILDS = 3  # the served one plus two older ones, so a server mid-reload never loses files
@@ -111,6 +124,13 @@ class BuildFiles:
     faiss_index = property(lambda self: self.path / DENSE_DIR / FAISS_INDEX)
     glossary = property(lambda self: self.path / GLOSSARY)
     paper_hashes = property(lambda self: self.path / PAPER_HASHES)
+    snippets = property(lambda self: self.path / SNIPPETS_DIR)
+    snippet_terms = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_TERMS)
+    snippet_starts = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_STARTS)
+    snippet_lengths = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_LENGTHS)
+    snippet_field_offsets = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_FIELD_OFFSETS)
+    snippet_paper_fields = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_PAPER_FIELDS)
+    snippet_vocab = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_VOCAB)
 
     def read_manifest(self) -> dict[str, Any]:
         manifest = read_json(self.manifest)
