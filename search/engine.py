@@ -223,7 +223,9 @@ class SearchEngine:
         page = fused[offset : offset + k]
         hits = [self._hit(offset + i + 1, f, matched.get(f.id, ())) for i, f in enumerate(page)]
         expansions = {t: w for t, w in terms.items() if w < 1.0}
-        return SearchResponse(query, effective, requested, hits, len(fused) if total is None else total, offset, notice, expansions)
+        return SearchResponse(
+            query, effective, requested, hits, len(fused) if total is None else total, offset, notice, expansions, dict(terms)
+        )
 
     def _hit(self, rank: int, f: FusedHit, matched: tuple[str, ...]) -> SearchHit:
         paper = self.papers[self.row_of[f.id]]

@@ -50,6 +50,10 @@ class SearchResponse:
     offset: int = 0
     notice: str | None = None  # why the answering mode differs from the requested one
     expansions: dict[str, float] = field(default_factory=dict)
+    # Every BM25 term the query was searched with (its own and expansions, with weights),
+    # in a fixed order: the one analysis of the query, reused for highlighting. Not in
+    # to_dict (``expansions`` shows the added ones).
+    terms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
