@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ class EngineHolder:
         self._served: Served | None = None
         self._reload_lock = threading.Lock()  # one load at a time; searches never take it
         self.load_error: str | None = None
+        # Called after a reload swapped in a new build: a server with several worker
+        # processes uses it to have every worker load that build (``search/serve_cli.py``).
+        self.after_reload: Callable[[], None] | None = None
 
     def current(self) -> Served:
         served = self._served
@@ -70,6 +74,8 @@ class EngineHolder:
             engine = SearchEngine(build_dir, model=self.model, encoder=loaded)
             self._served = Served(engine, Snippeter(engine.tokenizer, stored=StoredSpans.open(engine.files)), build_dir, time.time())
             self.load_error = None
+            if previous is not None and self.after_reload is not None:
+                self.after_reload()
             return {
                 "status": "reloaded",
                 "build_id": engine.build_id,
