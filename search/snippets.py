@@ -85,11 +85,12 @@ class StoredSpans:
         pos = np.flatnonzero(hit)
         if not pos.size:
             return out
-        field_of = np.searchsorted(self.field_offsets[f0 + 1 : f1 + 1], pos + t0, side="right").tolist()
-        starts = self.starts[t0:t1][pos].tolist()
-        ends = (self.starts[t0:t1][pos] + self.lengths[t0:t1][pos]).tolist()
+        pos += t0
+        field_of = np.searchsorted(self.field_offsets[f0 + 1 : f1 + 1], pos, side="right").tolist()
+        starts = self.starts[pos]
+        ends = (starts + self.lengths[pos]).tolist()
         vocab = self.vocab
-        for f, tid, s, e in zip(field_of, terms[pos].tolist(), starts, ends):
+        for f, tid, s, e in zip(field_of, self.terms[pos].tolist(), starts.tolist(), ends):
             out[f].append((vocab[tid], s, e))
         return out
 
@@ -108,14 +109,16 @@ class Snippeter:
     def for_paper(self, paper: Paper, terms: Iterable[str], row: int | None = None) -> Snippet:
         """``row``: the paper's papers.jsonl row, which finds its stored morphemes."""
         wanted = frozenset(terms)
-        fields = snippet_fields(paper)
+        fields = raw_fields(paper)
         stored = None
         if wanted and row is not None and self.stored is not None:
             stored = self.stored.matches(row, len(fields), wanted)
         # Score: distinct matched terms, then matches; a tie keeps the earlier (more
         # readable) field, so the summary wins unless another part covers more of the query.
-        best: tuple[tuple[int, int], str, str, list[tuple[int, int]]] | None = None
-        for i, (name, text) in enumerate(fields):
+        best: tuple[tuple[int, int], str, str, Matches] | None = None
+        for i, (name, raw) in enumerate(fields):
+            # Stored morphemes need no text: only the winning field is flattened below.
+            text = raw if stored is not None else _flatten(raw)
             if not wanted:
                 found: Matches = []
             elif stored is not None:
@@ -124,13 +127,15 @@ class Snippeter:
                 found = self._matches(paper.id, name, text, wanted)
             score = (len({term for term, _s, _e in found}), len(found))
             if best is None or score > best[0]:
-                best = (score, name, text, merge([(s, e) for _t, s, e in found], text))
+                best = (score, name, text, found)
             if not wanted:
                 break  # nothing to look for: the first field (the summary) will do
         if best is None:
             return Snippet("", "", "none", [])
-        _, name, text, spans = best
-        return cut(text, spans, self.window, name)
+        _, name, text, found = best
+        if stored is not None:
+            text = _flatten(text)
+        return cut(text, merge([(s, e) for _t, s, e in found], text), self.window, name)
 
     def _matches(self, pid: str, name: str, text: str, wanted: frozenset[str]) -> list[tuple[str, int, int]]:
         key = (pid, name)
@@ -146,11 +151,17 @@ class Snippeter:
 def snippet_fields(paper: Paper) -> list[tuple[str, str]]:
     """Candidate texts, most readable first: a tie in matches keeps the earlier one. The
     build analyses exactly these texts (``index/snippet_build.py``)."""
+    return [(n, _flatten(t)) for n, t in raw_fields(paper)]
+
+
+def raw_fields(paper: Paper) -> list[tuple[str, str]]:
+    """The record's parts behind :func:`snippet_fields`, before flattening (a part is a
+    field exactly when it is not blank, and flattening keeps such text non-blank)."""
     out = [("summary", paper.summary), ("abstract", paper.abstract)]
     if paper.key_points:
         out.append(("key_points", " · ".join(paper.key_points)))
     out += [(f"section:{k}", v) for k, v in paper.sections.items()]
-    return [(n, _flatten(t)) for n, t in out if t and t.strip()]
+    return [(n, t) for n, t in out if t and t.strip()]
 
 
 def _flatten(text: str) -> str:

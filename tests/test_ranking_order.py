@@ -25,11 +25,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 def test_top_rows_breaks_ties_by_row_whatever_the_size() -> None:
     rng = np.random.default_rng(0)
-    for n, k in ((50, 7), (30_000, 10), (30_000, 100), (5_000, 1)):
-        scores = rng.integers(0, 6, n).astype(np.float32)  # scores from 6 values: ties everywhere
+    for n, k, values in ((50, 7, 6), (30_000, 10, 6), (30_000, 100, 6), (5_000, 1, 6), (100_000, 10, 1000), (100_000, 30, 2), (100_000, 10, 3)):
+        scores = rng.integers(0, values, n).astype(np.float32)  # few distinct values: ties everywhere
+        if values == 1000:
+            scores[rng.random(n) < 0.7] = 0  # mostly non-matching, as BM25 at 100k
+        if values == 3:
+            scores[rng.random(n) < 0.9995] = 0  # a rare term: the sample holds too few matches
         want = sorted(np.flatnonzero(scores > 0).tolist(), key=lambda r: (-scores[r], r))[:k]
         assert top_rows(scores, k, min_score=0.0).tolist() == want
-        assert top_rows(scores, k, rows=np.flatnonzero(scores)).tolist() == want
+        everything = sorted(range(n), key=lambda r: (-scores[r], r))[:k]
+        assert top_rows(scores, k).tolist() == everything
 
 
 @pytest.fixture(scope="module")
