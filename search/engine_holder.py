@@ -59,12 +59,13 @@ class EngineHolder:
         """Start-up: load the served build; a missing index is remembered, not fatal, so
         the server still answers (503 with the reason) until a build and a reload."""
         try:
-            self.reload()
+            self.reload(notify=False)
         except (IndexNotFound, IndexCorrupt) as e:
             self.load_error = str(e)
 
-    def reload(self) -> dict[str, Any]:
-        """Load the build ``current`` points at now and swap it in; a no-op if already served."""
+    def reload(self, notify: bool = True) -> dict[str, Any]:
+        """Load the build ``current`` points at now and swap it in; a no-op if already served.
+        ``notify``: call ``after_reload`` when a build was swapped in (not at start-up)."""
         with self._reload_lock:
             build_dir = self.layout.current_build()
             previous = self._served
@@ -74,7 +75,7 @@ class EngineHolder:
             engine = SearchEngine(build_dir, model=self.model, encoder=loaded)
             self._served = Served(engine, Snippeter(engine.tokenizer, stored=StoredSpans.open(engine.files)), build_dir, time.time())
             self.load_error = None
-            if previous is not None and self.after_reload is not None:
+            if notify and self.after_reload is not None:
                 self.after_reload()
             return {
                 "status": "reloaded",
