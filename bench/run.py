@@ -162,6 +162,15 @@ def alternatives(n: int, engine: Any, qs: list[str], ours_p50: float, table: Tab
     table.add(n, "rank_bm25 BM25Okapi, same Kiwi tokens", f"p50 {p50:.1f} ms", f"build {build:.1f} s; ours is {p50 / ours_p50:,.0f}x faster at p50 ({len(sub)} queries)")
     del okapi
 
+    from bench.peers import compare
+
+    peer = compare(engine, qs)  # scoring + top-10 alone, interleaved with ours, same tokens and weights
+    table.add(
+        n, "tantivy, same Kiwi tokens and weights (scoring + top-10)", f"p50 {peer['tantivy_p50']:.3f} ms",
+        f"ours (search_terms) p50 {peer['ours_p50']:.3f} ms, p99 {peer['ours_p99']:.3f} ms; tantivy p99 {peer['tantivy_p99']:.3f} ms; "
+        f"top-10 overlap {peer['top_overlap']:.3f}; interleaved, {peer['queries']} queries x 3",
+    )
+
     texts = [f"{p.title}\n{p.search_text()}" for p in papers]
     t = time.perf_counter()
     model = bm25s.BM25()

@@ -20,6 +20,7 @@ from index.incremental import Delta, compare, record_hash, served_order_first, s
 from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
+from index.snippet_build import write_snippet_spans
 from index.token_cache import TokenCache
 from search.encoders import PASSAGE_FIELDS, Encoder, default_models, leg_name, load_encoder, parse_models, passage_text
 from search.errors import ModelUnavailable, PaperSearchError
@@ -133,6 +134,10 @@ def build_index(
             t = time.perf_counter()
             bm25_meta = write_bm25(docs, files.bm25, params)
             timings["bm25"] = time.perf_counter() - t
+            # Snippet morphemes, so the server highlights without Kiwi (index/snippet_build.py).
+            t = time.perf_counter()
+            snippet_meta = write_snippet_spans(corpus, tokenizer, files, delta, full=full, progress=show)
+            timings["snippets"] = time.perf_counter() - t
             t = time.perf_counter()
             # The term bridge for query expansion; reuses the BM25 token lists for counts.
             # A small change is mined alone and merged into the served glossary (then only
@@ -160,6 +165,7 @@ def build_index(
                     "tokenizer": tokenizer.settings.to_dict(),
                     "bm25": bm25_meta,
                     "dense_legs": dense_legs,
+                    "snippets": snippet_meta,
                 },
             )
             if gate is not None:

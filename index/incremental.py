@@ -41,6 +41,7 @@ class Delta:
     # Rows of the new build that are added or changed: what a merged glossary mines.
     fresh: list[int] = field(default_factory=list)
     previous_ids: list[str] = field(default_factory=list)  # the served rows, in order
+    previous_hashes: list[str] = field(default_factory=list)  # their content hashes
 
     def to_dict(self) -> dict[str, int]:
         return {"added": self.added, "changed": self.changed, "removed": self.removed, "reused": self.reused}
@@ -97,7 +98,8 @@ def compare(ids: Sequence[str], hashes: Sequence[str], layout: IndexLayout, full
     build order. With ``full`` nothing counts as reused."""
     build, manifest, old_rows = served_hashes(layout)
     old = dict(old_rows)
-    delta = Delta(previous=build, previous_manifest=manifest, previous_ids=[pid for pid, _ in old_rows])
+    delta = Delta(previous=build, previous_manifest=manifest, previous_ids=[pid for pid, _ in old_rows],
+                  previous_hashes=[h for _, h in old_rows])
     for row, (pid, h) in enumerate(zip(ids, hashes)):
         before = old.get(pid)
         if before is None:

@@ -130,9 +130,8 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
         served = holder.current()
         filters = Filters(parse_date(date_from), parse_date(date_to), min_upvotes)
         resp = served.engine.search(q, k=k, mode=mode, offset=offset, filters=filters)
-        terms = set(served.engine.query_terms(resp.query))
         response.headers[BUILD_HEADER] = served.engine.build_id
-        return _with_snippets(served, resp, terms)
+        return _with_snippets(served, resp, set(resp.terms))  # the engine's own analysis of q
 
     @app.get("/api/papers/{paper_id}", response_model=PaperOut, responses={404: {"model": Error}, **ERRORS}, tags=["papers"])
     def paper(response: Response, paper_id: Annotated[str, PathParam(description="arXiv id, e.g. 2509.02544")]) -> dict[str, Any]:
@@ -231,7 +230,9 @@ def _with_snippets(served: Served, resp: SearchResponse, query_terms: set[str]) 
     out = resp.to_dict()
     for hit, row in zip(resp.results, out["results"]):
         # BM25's matched terms, plus the query's own terms for hits only dense found.
-        row["snippet"] = served.snippets.for_paper(hit.paper, set(hit.matched) | query_terms).to_dict()
+        row["snippet"] = served.snippets.for_paper(
+            hit.paper, set(hit.matched) | query_terms, row=served.engine.row_of.get(hit.paper.id)
+        ).to_dict()
     return out
 
 

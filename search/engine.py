@@ -290,7 +290,7 @@ class SearchEngine:
         expansions = {t: w for t, w in terms.items() if w < 1.0}
         return SearchResponse(
             query, plan.mode, requested, hits, len(fused) if total is None else total, offset,
-            plan.notice, plan.code, expansions, plan.legs,
+            plan.notice, plan.code, expansions, plan.legs, dict(terms),
         )
 
 

@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from concurrent.futures import Future
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from typing import Any
 from search.engine import SearchEngine
 from search.errors import IndexCorrupt, IndexNotFound, PaperSearchError
 from search.layout import IndexLayout
-from search.snippets import Snippeter
+from search.snippets import Snippeter, StoredSpans
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,9 @@ class EngineHolder:
         self._pending: Future[dict[str, Any]] | None = None  # the background load running now
         self._pending_lock = threading.Lock()
         self.load_error: str | None = None
+        # Called after a reload swapped in a new build: a server with several worker
+        # processes uses it to have every worker load that build (``search/serve_cli.py``).
+        self.after_reload: Callable[[], None] | None = None
 
     def current(self) -> Served:
         served = self._served
@@ -68,7 +72,7 @@ class EngineHolder:
         """Start-up: load the served build; a missing index is remembered, not fatal, so
         the server still answers (503 with the reason) until a build and a reload."""
         try:
-            self.reload()
+            self.reload(notify=False)
         except (IndexNotFound, IndexCorrupt) as e:
             self.load_error = str(e)
 
@@ -98,12 +102,13 @@ class EngineHolder:
         threading.Thread(target=run, name="papersearch-reload", daemon=True).start()
         return future
 
-    def reload(self) -> dict[str, Any]:
-        """Load the build ``current`` points at now and swap it in; a no-op if already served."""
+    def reload(self, notify: bool = True) -> dict[str, Any]:
+        """Load the build ``current`` points at now and swap it in; a no-op if already served.
+        ``notify``: call ``after_reload`` when a build was swapped in (not at start-up)."""
         with self._reload_lock:
-            return self._load()
+            return self._load(notify)
 
-    def _load(self) -> dict[str, Any]:
+    def _load(self, notify: bool = True) -> dict[str, Any]:
         """Called with ``_reload_lock`` held."""
         build_dir = self.layout.current_build()
         previous = self._served
@@ -111,11 +116,13 @@ class EngineHolder:
             return {"status": "unchanged", "build_id": previous.engine.build_id, "previous": previous.engine.build_id}
         loaded = previous.engine.encoders if previous else []
         engine = SearchEngine(build_dir, model=self.model, encoders=loaded)
-        snippets = Snippeter(engine.tokenizer)
+        snippets = Snippeter(engine.tokenizer, stored=StoredSpans.open(engine.files))
         if previous is not None:
             _carry_snippet_analyses(previous, engine, snippets)
         self._served = Served(engine, snippets, build_dir, time.time())
         self.load_error = None
+        if notify and self.after_reload is not None:
+            self.after_reload()
         return {
             "status": "reloaded",
             "build_id": engine.build_id,

@@ -47,16 +47,20 @@ class Expander:
         self.n_docs = n_docs
         g = glossary or {}
         # Phrase pairs, both directions: source term set → target terms.
-        self.phrases: dict[str, list[tuple[frozenset[str], tuple[str, ...]]]] = defaultdict(list)
+        # (source terms as a set to test, the same in order to weigh, target terms)
+        self.phrases: dict[str, list[tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]]] = defaultdict(list)
         for pair in g.get("pairs", []):
             a, b = tuple(pair["a"]["terms"]), tuple(pair["b"]["terms"])
             for src, dst in ((a, b), (b, a)):
                 if src and dst:
-                    self.phrases[src[0]].append((frozenset(src), dst))
-        self.words: dict[str, set[str]] = defaultdict(set)
+                    self.phrases[src[0]].append((frozenset(src), src, dst))
+        # Lists in glossary order, not sets: a set's order changes with PYTHONHASHSEED, and
+        # expansion order decides the order of terms (and of float additions) downstream.
+        self.words: dict[str, list[str]] = defaultdict(list)
         for w in g.get("words", []):
-            self.words[w["ko"]].add(w["en"])
-            self.words[w["en"]].add(w["ko"])
+            for a, b in ((w["ko"], w["en"]), (w["en"], w["ko"])):
+                if b not in self.words[a]:
+                    self.words[a].append(b)
         tr = g.get("translit", {})
         self.ko_by_key: dict[str, list[str]] = defaultdict(list)
         for term, key in tr.get("ko", {}).items():
@@ -84,12 +88,13 @@ class Expander:
 
         for term in self._spacing(query, order):
             add(term, W_SPACING, ())
-        base = set(out)  # the query's words, however spaced: sources for translation
+        base = list(out)  # the query's words, however spaced: sources for translation (in order)
+        base_set = frozenset(base)
         for term, src in self._transliterations(query, order):
-            add(term, W_TRANSLIT, (src,) if src in base else ())
+            add(term, W_TRANSLIT, (src,) if src in base_set else ())
         for first in base:
-            for src, dst in self.phrases.get(first, ()):
-                if src <= base:
+            for src_set, src, dst in self.phrases.get(first, ()):
+                if src_set <= base_set:
                     for term in dst:
                         add(term, W_PHRASE, src)
         for term in base:

@@ -12,6 +12,9 @@ An index root holds every build and points at the served one with a symlink::
         paper_hashes.json    (id, content hash) per row, for incremental builds
         dense/<leg>/vectors.npy   one dense leg's normalised float32 embeddings
         dense/<leg>/faiss.index   FAISS index over them (no dense/ in BM25-only builds)
+        snippets/            each snippet field's kept morphemes (term id, surface
+                             offsets), row-aligned with papers.jsonl: highlighting
+                             reads them instead of running Kiwi per request
       cache/                 build caches (tokens, embeddings) reused across builds
       build.lock             held by the running build
 
@@ -44,6 +47,16 @@ DENSE_DIR = "dense"
 VECTORS = "vectors.npy"
 FAISS_INDEX = "faiss.index"
 GLOSSARY = "glossary.json"
+SNIPPETS_DIR = "snippets"
+# Kept morphemes of every snippet field, flat: term id (int32), start (int32) and length
+# (uint16) of the surface form in the field's text; FIELD_OFFSETS slices them per field,
+# PAPER_FIELDS slices fields per papers.jsonl row; SNIPPET_VOCAB names the term ids.
+SNIPPET_TERMS = "terms.npy"
+SNIPPET_STARTS = "starts.npy"
+SNIPPET_LENGTHS = "lengths.npy"
+SNIPPET_FIELD_OFFSETS = "field_offsets.npy"
+SNIPPET_PAPER_FIELDS = "paper_fields.npy"
+SNIPPET_VOCAB = "vocab.json"
 # (id, content hash) of each papers.jsonl row, so an incremental build need not re-hash them.
 PAPER_HASHES = "paper_hashes.json"
 KEEP_BUILDS = 3  # the served one plus two older ones, so a server mid-reload never loses files
@@ -119,6 +132,13 @@ class BuildFiles:
 
     glossary = property(lambda self: self.path / GLOSSARY)
     paper_hashes = property(lambda self: self.path / PAPER_HASHES)
+    snippets = property(lambda self: self.path / SNIPPETS_DIR)
+    snippet_terms = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_TERMS)
+    snippet_starts = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_STARTS)
+    snippet_lengths = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_LENGTHS)
+    snippet_field_offsets = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_FIELD_OFFSETS)
+    snippet_paper_fields = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_PAPER_FIELDS)
+    snippet_vocab = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_VOCAB)
 
     def read_manifest(self) -> dict[str, Any]:
         manifest = read_json(self.manifest)

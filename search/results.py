@@ -61,6 +61,10 @@ class SearchResponse:
     notice_code: str | None = None  # DENSE_UNAVAILABLE or LEGS_MISSING
     expansions: dict[str, float] = field(default_factory=dict)
     legs: tuple[str, ...] = ()  # the legs that answered, fused in this order
+    # Every BM25 term the query was searched with (its own and expansions, with weights),
+    # in a fixed order: the one analysis of the query, reused for highlighting. Not in
+    # to_dict (``expansions`` shows the added ones).
+    terms: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {

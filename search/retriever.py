@@ -20,14 +20,38 @@ class Retriever(Protocol):
 
 
 def top_rows(scores: np.ndarray, k: int, min_score: float | None = None) -> np.ndarray:
-    """Rows of the best ``k`` scores, best first, ties broken by row order (stable).
+    """Rows of the best ``k`` scores, best first; equal scores in row order (rows are
+    date-ordered), including which of several rows tied at the k-th score make the cut.
+    That total order is what makes paging exact: the first ``k`` of the best ``k + n``
+    are the best ``k``, so pages never repeat or skip a paper.
+
     With ``min_score``, only rows scoring strictly above it."""
     if k <= 0 or scores.size == 0:
         return np.empty(0, dtype=np.int64)
-    if min_score is not None:
+    # Candidates: rows at or above a cheap lower bound on the k-th best score, the k-th
+    # best of an evenly spaced sample (a subset's k-th best is never above the whole's).
+    # At 100k papers it leaves ~1-2k of ~30k matching rows, without reading them all.
+    floor = _sampled_floor(scores, k)
+    if min_score is not None and not floor > min_score:
         rows = np.flatnonzero(scores > min_score)
-    else:
+    elif floor == -np.inf:
         rows = np.arange(scores.size)
+    else:
+        rows = np.flatnonzero(scores >= floor)  # on a bool mask: ~10x faster than on floats
     if rows.size > k:
-        rows = rows[np.argpartition(-scores[rows], k - 1)[:k]]
+        vals = scores[rows]
+        kth = np.partition(vals, vals.size - k)[vals.size - k]
+        above = rows[vals > kth]
+        # ``rows`` is ascending, so the lowest rows tied at the k-th score come first.
+        rows = np.concatenate([above, rows[vals == kth][: k - above.size]])
     return rows[np.lexsort((rows, -scores[rows]))]
+
+
+def _sampled_floor(scores: np.ndarray, k: int, per_k: int = 64) -> float:
+    """The k-th best of every ``step``-th score (about ``per_k * k`` of them), or -inf
+    when there are too few scores for a sample to help."""
+    step = scores.size // (per_k * k)
+    if step < 2:
+        return -np.inf
+    sample = scores[::step]
+    return float(np.partition(sample, sample.size - k)[sample.size - k])

@@ -7,7 +7,10 @@ checkout to a working page.
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -53,6 +56,16 @@ from search.layout import default_index_root
     default=None,
     help="Behind a reverse proxy: its address(es), comma-separated; X-Forwarded-For from them is trusted "
     "for logs and client addresses. Default: no proxy headers trusted (a proxied request needs --reload-token).",
+    show_default=True,
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    envvar="PAPERSEARCH_WORKERS",
+    default=1,
+    show_default=True,
+    help="Server processes answering in parallel ($PAPERSEARCH_WORKERS); they share the memory-mapped index. "
+    "About one per core.",
 )
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve_cmd(
@@ -64,6 +77,7 @@ def serve_cmd(
     sources: tuple[Path, ...],
     reload_token: str | None,
     forwarded_allow_ips: str | None,
+    workers: int,
     log_level: str,
 ) -> None:
     """Serve the search page at / and the JSON API at /api (OpenAPI docs at /docs).
@@ -72,12 +86,13 @@ def serve_cmd(
     Example:
       papersearch serve                       # builds data/digests first if needed
       papersearch serve --index /tmp/ps-index --port 8080
+      papersearch serve --workers 2           # one process per core
       curl 'http://127.0.0.1:8000/api/search?q=다중%20턴%20강화학습&k=3'
     """
     try:
         _serve(
             index_root or default_index_root(), host, port, model, build_if_missing, sources, reload_token, log_level,
-            forwarded_allow_ips,
+            forwarded_allow_ips, workers,
         )
     except PaperSearchError as e:
         raise click.ClickException(str(e)) from e
@@ -93,6 +108,7 @@ def _serve(
     reload_token: str | None,
     log_level: str,
     forwarded_allow_ips: str | None = None,
+    workers: int = 1,
 ) -> None:
     import uvicorn
 
@@ -113,6 +129,14 @@ def _serve(
             dense = f"dense legs: {', '.join(report.legs)}" if report.dense else "dense: off (BM25 only)"
             click.echo(f"Indexed {report.papers} papers (build {report.build_id}); {dense}.", err=True)
 
+    # uvicorn trusts X-Forwarded-For from loopback by default, which would let any local
+    # process (or a proxy) choose the client address the reload check sees: off unless
+    # the proxy is named. The reload check also refuses loopback requests that carry
+    # forwarding headers (search/api.py, _reload_allowed).
+    proxy = {"proxy_headers": True, "forwarded_allow_ips": forwarded_allow_ips} if forwarded_allow_ips else {"proxy_headers": False}
+    if workers > 1:
+        _serve_workers(root, host, port, model, reload_token, log_level, workers, proxy)
+        return
     app = create_app(root, model=model, reload_token=reload_token)
     holder = app.state.holder
     # Load before listening: a bad model or an incompatible index fails here, as a
@@ -123,12 +147,58 @@ def _serve(
         state = f"legs: bm25, {', '.join(engine.ready_legs)}" if engine.dense_ready else f"BM25 only: {engine.model_notice}"
         click.echo(f"Serving {len(engine.ids)} papers from {root} (build {engine.build_id}; {state})", err=True)
     click.echo(f"Open http://{_display_host(host)}:{port}/  (API docs: /docs)", err=True)
-    # uvicorn trusts X-Forwarded-For from loopback by default, which would let any local
-    # process (or a proxy) choose the client address the reload check sees: off unless
-    # the proxy is named. The reload check also refuses loopback requests that carry
-    # forwarding headers (search/api.py, _reload_allowed).
-    proxy = {"proxy_headers": True, "forwarded_allow_ips": forwarded_allow_ips} if forwarded_allow_ips else {"proxy_headers": False}
     uvicorn.run(app, host=host, port=port, log_level=log_level, **proxy)
+
+
+def _serve_workers(
+    root: Path, host: str, port: int, model: str | None, reload_token: str | None, log_level: str, workers: int,
+    proxy: dict[str, Any],
+) -> None:
+    """Several processes: each imports the app by name and loads the index itself; the
+    memory-mapped files (BM25, snippet morphemes, vectors) are shared through the page
+    cache. This process only supervises, so it checks the index without loading it."""
+    import uvicorn
+
+    from search.errors import IndexCorrupt, IndexNotFound
+    from search.layout import BuildFiles, IndexLayout
+    from search.tokenizer import KiwiTokenizer
+
+    try:
+        files = BuildFiles(IndexLayout(root).current_build())
+        manifest = files.read_manifest()
+        KiwiTokenizer().check_compatible(manifest["tokenizer"])
+        click.echo(f"Serving {manifest['papers']} papers from {root} (build {manifest['build_id']})", err=True)
+    except (IndexNotFound, IndexCorrupt) as e:
+        click.echo(f"note: {e}; /api answers 503 until one is built and reloaded", err=True)
+    os.environ.update({ENV_ROOT: str(root), ENV_MODEL: model or "", ENV_TOKEN: reload_token or ""})
+    click.echo(f"Open http://{_display_host(host)}:{port}/  (API docs: /docs)", err=True)
+    click.echo(f"{workers} worker processes; `kill -HUP {os.getpid()}` or POST /api/reload reloads them all", err=True)
+    uvicorn.run(
+        f"{__name__}:worker_app", factory=True, workers=workers, host=host, port=port, log_level=log_level,
+        # A worker is "ready" once it has loaded the index (seconds at 100k papers); a
+        # restarting worker is retired only when its replacement is, so wait that long.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+        http="search.http_protocol:NoDelayHTTPProtocol",  # see that module: ~40 ms stalls otherwise
+        **proxy,
+    )
+
+
+WORKER_START_SECONDS = 300
+# How the supervising ``serve`` process tells its worker processes what to serve.
+ENV_ROOT, ENV_MODEL, ENV_TOKEN = "PAPERSEARCH_SERVE_INDEX", "PAPERSEARCH_SERVE_MODEL", "PAPERSEARCH_SERVE_RELOAD_TOKEN"
+
+
+def worker_app() -> Any:
+    """The app of one worker process (uvicorn's ``factory``), configured from the
+    environment ``serve --workers N`` set. A reload in one worker restarts them all on
+    the new build: uvicorn's supervisor replaces workers one at a time on SIGHUP, each
+    replacement ready before the old one stops, so requests keep being answered."""
+    from search.api import create_app
+
+    app = create_app(os.environ[ENV_ROOT], model=os.environ.get(ENV_MODEL) or None, reload_token=os.environ.get(ENV_TOKEN) or None)
+    parent = os.getppid()
+    app.state.holder.after_reload = lambda: os.kill(parent, signal.SIGHUP)
+    return app
 
 
 def _display_host(host: str) -> str:

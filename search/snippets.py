@@ -1,9 +1,13 @@
 """Snippets for search hits, with the matched terms highlighted in the original text.
 
 BM25 matches morphemes, not characters: the query "강화학습" matches "강화 학습을" through
-the terms 강화 and 학습. So highlighting re-runs the same Kiwi analysis over the text and
-marks the *surface spans* of kept morphemes whose term was matched, which a plain substring
-search would get wrong for particles, spacing and English stems ("agents" -> agent).
+the terms 강화 and 학습. So highlighting marks the *surface spans* of kept morphemes whose
+term was matched, which a plain substring search would get wrong for particles, spacing and
+English stems ("agents" -> agent).
+
+The morphemes of every field come from the build (``index/snippet_build.py``), read here
+memory-mapped: Kiwi at query time cost ~0.6 ms per field, most of a request. A build made
+before those files existed falls back to analysing the hit's fields with Kiwi (cached).
 """
 
 from __future__ import annotations
@@ -13,6 +17,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from search.layout import BuildFiles, read_json
 from search.records import Paper
 from search.tokenizer import KiwiTokenizer
 
@@ -32,31 +39,103 @@ class Snippet:
         return {"text": self.text, "html": self.html, "field": self.field, "spans": [list(s) for s in self.spans]}
 
 
-class Snippeter:
-    """Picks and highlights a snippet per hit; caches Kiwi analyses of stored texts, which
-    never change for a loaded build (one Snippeter lives as long as one engine)."""
+# (term, start, end) of each kept morpheme matching the query, in text order.
+Matches = list[tuple[str, int, int]]
 
-    def __init__(self, tokenizer: KiwiTokenizer, window: int = WINDOW) -> None:
+
+class StoredSpans:
+    """The build's snippet morphemes (``index/snippet_build.py``), memory-mapped: all
+    worker processes serving one build share these pages."""
+
+    def __init__(self, files: BuildFiles) -> None:
+        def load(path: object) -> np.ndarray:
+            # A plain ndarray view of the map: np.memmap's own slicing costs ~15 µs a call.
+            return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
+
+        self.terms = load(files.snippet_terms)
+        self.starts = load(files.snippet_starts)
+        self.lengths = load(files.snippet_lengths)
+        self.field_offsets = load(files.snippet_field_offsets)
+        self.paper_fields = load(files.snippet_paper_fields)
+        vocab: list[str] = read_json(files.snippet_vocab)
+        self.term_id = {t: i for i, t in enumerate(vocab)}
+        self.vocab = vocab
+
+    @classmethod
+    def open(cls, files: BuildFiles) -> "StoredSpans | None":
+        """None for a build without the files (made before they existed)."""
+        return cls(files) if files.snippet_vocab.exists() else None
+
+    def matches(self, row: int, n_fields: int, wanted: frozenset[str]) -> list[Matches] | None:
+        """Per field of papers.jsonl row ``row``, its morphemes whose term is wanted;
+        None when the stored fields do not line up with the record's."""
+        f0, f1 = int(self.paper_fields[row]), int(self.paper_fields[row + 1])
+        if f1 - f0 != n_fields:
+            return None
+        ids = sorted(i for i in map(self.term_id.get, wanted) if i is not None)
+        out: list[Matches] = [[] for _ in range(n_fields)]
+        if not ids:
+            return out
+        t0, t1 = int(self.field_offsets[f0]), int(self.field_offsets[f1])
+        terms = self.terms[t0:t1]
+        # A handful of query terms: one comparison each beats np.isin's sort.
+        hit = terms == ids[0]
+        for i in ids[1:]:
+            hit |= terms == i
+        pos = np.flatnonzero(hit)
+        if not pos.size:
+            return out
+        pos += t0
+        field_of = np.searchsorted(self.field_offsets[f0 + 1 : f1 + 1], pos, side="right").tolist()
+        starts = self.starts[pos]
+        ends = (starts + self.lengths[pos]).tolist()
+        vocab = self.vocab
+        for f, tid, s, e in zip(field_of, self.terms[pos].tolist(), starts.tolist(), ends):
+            out[f].append((vocab[tid], s, e))
+        return out
+
+
+class Snippeter:
+    """Picks and highlights a snippet per hit. Morphemes come from ``stored`` (the build's
+    files) when given; otherwise Kiwi analyses stored texts, cached, since they never
+    change for a loaded build (one Snippeter lives as long as one engine)."""
+
+    def __init__(self, tokenizer: KiwiTokenizer, window: int = WINDOW, stored: StoredSpans | None = None) -> None:
         self.tokenizer = tokenizer
         self.window = window
+        self.stored = stored
         self._cache: dict[tuple[str, str], list[tuple[str, int, int]]] = {}
 
-    def for_paper(self, paper: Paper, terms: Iterable[str]) -> Snippet:
+    def for_paper(self, paper: Paper, terms: Iterable[str], row: int | None = None) -> Snippet:
+        """``row``: the paper's papers.jsonl row, which finds its stored morphemes."""
         wanted = frozenset(terms)
+        fields = raw_fields(paper)
+        stored = None
+        if wanted and row is not None and self.stored is not None:
+            stored = self.stored.matches(row, len(fields), wanted)
         # Score: distinct matched terms, then matches; a tie keeps the earlier (more
         # readable) field, so the summary wins unless another part covers more of the query.
-        best: tuple[tuple[int, int], str, str, list[tuple[int, int]]] | None = None
-        for name, text in _fields(paper):
-            found = self._matches(paper.id, name, text, wanted) if wanted else []
+        best: tuple[tuple[int, int], str, str, Matches] | None = None
+        for i, (name, raw) in enumerate(fields):
+            # Stored morphemes need no text: only the winning field is flattened below.
+            text = raw if stored is not None else _flatten(raw)
+            if not wanted:
+                found: Matches = []
+            elif stored is not None:
+                found = stored[i]
+            else:
+                found = self._matches(paper.id, name, text, wanted)
             score = (len({term for term, _s, _e in found}), len(found))
             if best is None or score > best[0]:
-                best = (score, name, text, merge([(s, e) for _t, s, e in found], text))
+                best = (score, name, text, found)
             if not wanted:
                 break  # nothing to look for: the first field (the summary) will do
         if best is None:
             return Snippet("", "", "none", [])
-        _, name, text, spans = best
-        return cut(text, spans, self.window, name)
+        _, name, text, found = best
+        if stored is not None:
+            text = _flatten(text)
+        return cut(text, merge([(s, e) for _t, s, e in found], text), self.window, name)
 
     def _matches(self, pid: str, name: str, text: str, wanted: frozenset[str]) -> list[tuple[str, int, int]]:
         key = (pid, name)
@@ -69,13 +148,20 @@ class Snippeter:
         return [tok for tok in toks if tok[0] in wanted]
 
 
-def _fields(paper: Paper) -> list[tuple[str, str]]:
-    """Candidate texts, most readable first: a tie in matches keeps the earlier one."""
+def snippet_fields(paper: Paper) -> list[tuple[str, str]]:
+    """Candidate texts, most readable first: a tie in matches keeps the earlier one. The
+    build analyses exactly these texts (``index/snippet_build.py``)."""
+    return [(n, _flatten(t)) for n, t in raw_fields(paper)]
+
+
+def raw_fields(paper: Paper) -> list[tuple[str, str]]:
+    """The record's parts behind :func:`snippet_fields`, before flattening (a part is a
+    field exactly when it is not blank, and flattening keeps such text non-blank)."""
     out = [("summary", paper.summary), ("abstract", paper.abstract)]
     if paper.key_points:
         out.append(("key_points", " · ".join(paper.key_points)))
     out += [(f"section:{k}", v) for k, v in paper.sections.items()]
-    return [(n, _flatten(t)) for n, t in out if t and t.strip()]
+    return [(n, t) for n, t in out if t and t.strip()]
 
 
 def _flatten(text: str) -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -133,6 +134,29 @@ class KiwiTokenizer:
             if on_progress is not None:
                 on_progress(1)
         return out
+
+    def analyze_many(
+        self, texts: Iterable[str], on_progress: Callable[[int], None] | None = None
+    ) -> Iterator[list[Token]]:
+        """:meth:`analyze` for a stream of texts, on Kiwi's worker threads, yielded in input
+        order. Streaming both ways: a build analysing 100k papers never holds all texts or
+        all tokens."""
+        blank: deque[bool] = deque()  # per text Kiwi has pulled: blank ones it never sees
+
+        def feed() -> Iterator[str]:
+            for text in texts:
+                empty = not text.strip()
+                blank.append(empty)
+                if not empty:
+                    yield text
+
+        for raw in self.kiwi.tokenize(feed()):
+            while blank.popleft():
+                yield []
+            yield self._keep_tokens(raw)
+            if on_progress is not None:
+                on_progress(1)
+        yield from ([] for flag in blank if flag)  # trailing blank texts
 
     def _keep_tokens(self, raw: Iterable[Any]) -> list[Token]:
         kept: list[Token] = []

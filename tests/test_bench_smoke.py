@@ -19,5 +19,17 @@ def test_bench_smoke_prints_a_table(tmp_path: Path) -> None:
     out = res.stdout
     assert "| papers | measure | value | notes |" in out
     for measure in ("build (full, from scratch)", "incremental +10 papers", "query bm25", "query hybrid",
-                    "rank_bm25 BM25Okapi", "bm25s, whitespace tokens", "ANN hnsw recall@10", "resident memory"):
+                    "rank_bm25 BM25Okapi", "tantivy, same Kiwi tokens", "bm25s, whitespace tokens", "ANN hnsw recall@10", "resident memory"):
         assert measure in out, measure
+
+
+def test_http_bench_runs_against_a_real_server(bm25_index: Path) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "bench.http_bench", "--index", str(bm25_index), "--workers", "2",
+         "--queries", "12", "--rounds", "1", "--concurrency", "4"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout
+    assert "sequential     p50" in out and "concurrency 4" in out and "(48 requests)" in out
+    assert out.count("worker ") == 2 and "PSS" in out  # one memory line per worker process

@@ -1,0 +1,202 @@
+"""HTTP benchmark of ``/api/search`` against a real server: sequential latency (p50/p99)
+and throughput at a fixed concurrency, plus each worker's resident memory.
+
+    python -m bench.http_bench --index /tmp/i12/ix --mode bm25 --workers 2
+    python -m bench.http_bench --url http://127.0.0.1:8000 --mode hybrid     # a server already running
+
+Without ``--url`` it starts ``papersearch serve --workers N`` (uvicorn, real sockets) on a
+free port and stops it at the end. Clients use keep-alive connections from
+``http.client``, the lightest client in the standard library, one per thread. Every
+answer must be a 200 with results, or the run fails. Prints numbers; asserts no speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+
+from bench.measure import percentile
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+class Client:
+    """One keep-alive connection; ``get`` returns the decoded JSON of a 200."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.conn = http.client.HTTPConnection(host, port, timeout=60)
+
+    def get(self, path: str) -> dict:
+        self.conn.request("GET", path)
+        resp = self.conn.getresponse()
+        body = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"{path}: HTTP {resp.status}: {body[:300]!r}")
+        return json.loads(body)
+
+
+def search_path(q: str, mode: str, k: int) -> str:
+    return "/api/search?" + urllib.parse.urlencode({"q": q, "mode": mode, "k": k})
+
+
+def sequential(client: Client, paths: list[str]) -> list[float]:
+    out = []
+    for p in paths:
+        t = time.perf_counter()
+        body = client.get(p)
+        out.append((time.perf_counter() - t) * 1000)
+        if "results" not in body:
+            raise RuntimeError(f"{p}: no results key")
+    return out
+
+
+def concurrent(host: str, port: int, paths: list[str], concurrency: int, rounds: int) -> tuple[float, list[float], int]:
+    """Each thread sends every query ``rounds`` times (starting at a different place);
+    returns (requests per second, latencies in ms, requests)."""
+    lat: list[list[float]] = [[] for _ in range(concurrency)]
+    errors: list[BaseException] = []
+    start = threading.Barrier(concurrency + 1)
+
+    def worker(i: int) -> None:
+        c = Client(host, port)
+        order = paths[i * len(paths) // concurrency :] + paths[: i * len(paths) // concurrency]
+        start.wait()
+        try:
+            for _ in range(rounds):
+                for p in order:
+                    t = time.perf_counter()
+                    c.get(p)
+                    lat[i].append((time.perf_counter() - t) * 1000)
+        except BaseException as e:  # reported after the run
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    for th in threads:
+        th.start()
+    start.wait()
+    t = time.perf_counter()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - t
+    if errors:
+        raise RuntimeError(f"{len(errors)} client threads failed: {errors[0]}")
+    n = sum(len(x) for x in lat)
+    return n / wall, [v for x in lat for v in x], n
+
+
+def worker_memory(server_pid: int) -> list[tuple[int, float, float]]:
+    """(pid, RSS MiB, PSS MiB) of each worker process (children of the server), or of the
+    server itself when it has none. PSS divides shared pages (the memory-mapped index,
+    libraries) among the processes mapping them: the memory a worker really adds."""
+    pids = _children(server_pid) or [server_pid]
+    out = []
+    for pid in pids:
+        rss = pss = float("nan")
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) / 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) / 1024
+        except OSError:
+            continue
+        out.append((pid, rss, pss))
+    return out
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        kids = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    # uvicorn's supervisor may also hold a multiprocessing helper: keep Python workers only.
+    return [k for k in kids if "resource_tracker" not in Path(f"/proc/{k}/cmdline").read_bytes().decode(errors="replace")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(index: Path, workers: int, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "search", "serve", "--index", str(index), "--port", str(port), "--workers", str(workers),
+         "--no-build-if-missing", "--log-level", "warning"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+
+
+def wait_ready(host: str, port: int, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return Client(host, port).get("/api/health")
+        except (OSError, RuntimeError, http.client.HTTPException):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from bench.run import _queries
+
+    ap = argparse.ArgumentParser(prog="python -m bench.http_bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--index", type=Path, help="index root to serve (starts a server)")
+    ap.add_argument("--url", help="a running server instead, e.g. http://127.0.0.1:8000")
+    ap.add_argument("--mode", default="bm25", help="search mode: bm25, hybrid, dense (or a leg name)")
+    ap.add_argument("--workers", type=int, default=2, help="server processes when starting one")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--rounds", type=int, default=2, help="times each client thread sends every query")
+    args = ap.parse_args(argv)
+    if bool(args.index) == bool(args.url):
+        ap.error("give --index (start a server) or --url (use a running one)")
+    proc = None
+    if args.url:
+        u = urllib.parse.urlsplit(args.url)
+        host, port = u.hostname or "127.0.0.1", u.port or 80
+    else:
+        host, port = "127.0.0.1", _free_port()
+        proc = start_server(args.index, args.workers, port)
+    try:
+        health = wait_ready(host, port)
+        paths = [search_path(q, args.mode, args.k) for q in _queries(args.queries)]
+        # Warm-up: every query through every worker (Kiwi's model, first page-ins).
+        concurrent(host, port, paths, max(2, args.workers), 1)
+        load_before = os.getloadavg()
+        seq = sequential(Client(host, port), paths)
+        rps, lat, n = concurrent(host, port, paths, args.concurrency, args.rounds)
+        load_after = os.getloadavg()
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
+        print(f"index: {health.get('papers')} papers, build {health.get('build_id')}; mode {args.mode}; k={args.k}; "
+              f"{len(paths)} queries; server workers: {args.workers if proc else '?'}")
+        print(f"sequential     p50 {percentile(seq, 50):.2f} ms  p99 {percentile(seq, 99):.2f} ms  ({len(seq)} requests, {1000 / (sum(seq) / len(seq)):.0f} req/s)")
+        print(f"concurrency {args.concurrency:<2} {rps:.0f} req/s  p50 {percentile(lat, 50):.2f} ms  p99 {percentile(lat, 99):.2f} ms  ({n} requests)")
+        if proc is not None:
+            for pid, rss, pss in worker_memory(proc.pid):
+                print(f"worker {pid}: RSS {rss:.0f} MiB, PSS {pss:.0f} MiB")
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

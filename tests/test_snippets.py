@@ -1,0 +1,118 @@
+"""Snippets from the build's stored morphemes equal the ones Kiwi gives at query time, and
+incremental builds extend the stored morphemes exactly as a full build writes them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.build import build_index
+from index.synthetic import add_papers
+from search.engine import SearchEngine
+from search.layout import BuildFiles, IndexLayout
+from search.snippets import Snippeter, StoredSpans, snippet_fields
+
+QUERIES = (
+    "다중 턴 강화학습",
+    "GUI agent",
+    "LLM을 genetic algorithm처럼 써서 합성 데이터 생성",
+    "세계 모델",
+    "환각 줄이기",
+    "diffusion 이미지 편집",
+    "벤치마크 평가",
+)
+
+
+def test_stored_snippets_equal_kiwi_snippets_on_every_sample_paper(bm25_engine: SearchEngine) -> None:
+    engine = bm25_engine
+    stored = StoredSpans.open(engine.files)
+    assert stored is not None
+    from_build = Snippeter(engine.tokenizer, stored=stored)
+    at_query_time = Snippeter(engine.tokenizer)  # Kiwi per field, what served before
+    compared = highlighted = 0
+    for q in QUERIES:
+        terms = list(engine.query_terms(q))
+        for row, paper in enumerate(engine.papers):
+            a = from_build.for_paper(paper, terms, row=row)
+            b = at_query_time.for_paper(paper, terms)
+            assert a == b, (q, paper.id)
+            compared += 1
+            highlighted += bool(a.spans)
+    assert compared == len(QUERIES) * len(engine.papers)
+    assert highlighted > len(engine.papers)  # the queries do match: spans were compared, not just empties
+
+
+def test_a_row_whose_fields_do_not_line_up_falls_back_to_kiwi(bm25_engine: SearchEngine) -> None:
+    engine = bm25_engine
+    stored = StoredSpans.open(engine.files)
+    assert stored is not None
+    paper = engine.papers[0]
+    wrong_row = next(r for r, p in enumerate(engine.papers) if len(snippet_fields(p)) != len(snippet_fields(paper)))
+    terms = list(engine.query_terms(paper.title))
+    got = Snippeter(engine.tokenizer, stored=stored).for_paper(paper, terms, row=wrong_row)
+    assert got == Snippeter(engine.tokenizer).for_paper(paper, terms) and got.spans
+
+
+def _rows(root: Path) -> dict[str, list[list[tuple[str, int, int]]]]:
+    """Each paper's stored morphemes per field, as (term, start, end), by paper id."""
+    files = BuildFiles(IndexLayout(root).current_build())
+    s = StoredSpans(files)
+    out = {}
+    for row, d in enumerate(files.iter_papers()):
+        fields = []
+        for f in range(int(s.paper_fields[row]), int(s.paper_fields[row + 1])):
+            a, b = int(s.field_offsets[f]), int(s.field_offsets[f + 1])
+            fields.append([(s.vocab[t], int(st), int(st + n)) for t, st, n in zip(s.terms[a:b], s.starts[a:b], s.lengths[a:b])])
+        out[d["id"]] = fields
+    return out
+
+
+@pytest.fixture
+def corpus(tmp_path: Path, digests: Path) -> Path:
+    shutil.copytree(digests, tmp_path / "corpus")
+    return tmp_path / "corpus"
+
+
+def test_incremental_builds_extend_stored_morphemes_like_a_full_build(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index import snippet_build
+
+    root = tmp_path / "index"
+    build_index([corpus], root, dense="off", progress=False)
+    analysed: list[int] = []
+    real = snippet_build._analyse
+    monkeypatch.setattr(snippet_build, "_analyse", lambda papers, *a: analysed.append(len(papers)) or real(papers, *a))
+
+    add_papers(corpus / "new", 0, 3)  # the daily case: rows appended
+    build_index([corpus], root, dense="off", progress=False)
+    assert analysed[-1] == 3
+
+    edited = corpus / "2025-09-03.md"  # a change and a removal: rows gathered from both
+    edited.write_text(edited.read_text(encoding="utf-8").replace("데이터 플라이휠 파이프라인", "데이터 플라이휠 Zorbulaxian"), encoding="utf-8")
+    (corpus / "2026-01-13.md").unlink()
+    build_index([corpus], root, dense="off", progress=False)
+    assert analysed[-1] == 1
+
+    full = tmp_path / "full"
+    build_index([corpus], full, dense="off", progress=False, full=True)
+    assert _rows(root) == _rows(full)
+    engine = SearchEngine.open(root, load_model=False)
+    stored = StoredSpans.open(engine.files)
+    row = engine.row_of["2509.02544"]
+    snip = Snippeter(engine.tokenizer, stored=stored).for_paper(engine.papers[row], ["zorbulaxian"], row=row)
+    assert "<mark>Zorbulaxian</mark>" in snip.html
+
+
+def test_old_build_without_stored_morphemes_still_highlights(bm25_index: Path, tmp_path: Path) -> None:
+    root = tmp_path / "old"
+    shutil.copytree(bm25_index, root, symlinks=True)
+    files = BuildFiles(IndexLayout(root).current_build())
+    shutil.rmtree(files.snippets)
+    engine = SearchEngine.open(root, load_model=False)
+    assert StoredSpans.open(engine.files) is None
+    snip = Snippeter(engine.tokenizer, stored=None).for_paper(engine.papers[0], list(engine.query_terms(engine.papers[0].title)), row=0)
+    assert snip.spans and np.all([e > s for s, e in snip.spans])
