@@ -22,7 +22,7 @@ from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
 from index.token_cache import TokenCache
 from search.encoder import Encoder, default_model_name, passage_text
-from search.errors import ModelUnavailable, PaperSearchError
+from search.errors import ModelUnavailable, NoPapersFound, SourceNotFound
 from search.layout import FORMAT_VERSION, BuildFiles, BuildLock, IndexLayout, StagedBuild, write_json
 from search.records import Paper, ParseIssue
 from search.tokenizer import KiwiTokenizer
@@ -75,6 +75,12 @@ def build_index(
 ) -> BuildReport:
     """Build and swap in a new index. Incremental unless ``full``: parsed files, Kiwi tokens
     and embeddings are reused from ``ROOT/cache`` for unchanged text."""
+    # A typo in a source path would otherwise drop that source's papers from the index.
+    missing = [str(s) for s in sources if not Path(s).exists()]
+    if missing:
+        raise SourceNotFound(
+            f"source {', '.join(missing)} does not exist (no such file or folder); nothing was built"
+        )
     show = progress_enabled(progress)
     layout = IndexLayout(index_root)
     timings: dict[str, float] = {}
@@ -90,9 +96,10 @@ def build_index(
         if not isinstance(corpus, Corpus):
             corpus = Corpus.of(corpus, parsed.hashes or [paper_hash(p) for p in corpus])
         if not corpus:
-            raise PaperSearchError(
+            raise NoPapersFound(
                 f"no papers found in {', '.join(map(str, sources))} "
-                f"({len(parsed.issues)} problems); the served index was left as it was"
+                f"({_count(len(parsed.issues), 'problem')}); the served index was left as it was",
+                parsed.issues,
             )
 
         t = time.perf_counter()
@@ -227,6 +234,10 @@ def _write_dense(
     timings["encode"] = cache.encode_seconds  # the model alone: what benchmarks leave out
     cache.save_papers(files.vectors)
     return meta
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def paper_hash(paper: Paper) -> str:

@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -55,12 +55,25 @@ def _print_json(data: Any) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="papersearch")
 def main() -> None:
-    """Semantic search over Korean AI-paper digests (BM25 over Kiwi morphemes + embeddings)."""
+    """Semantic search over Korean AI-paper digests (BM25 over Kiwi morphemes + embeddings).
+
+    \b
+    Example:
+      papersearch index build --source data/digests
+      papersearch search "다중 턴 강화학습" --k 5
+      papersearch serve            # then open http://127.0.0.1:8000/
+    """
 
 
 @main.group("index")
 def index_group() -> None:
-    """Build the search index from digest files."""
+    """Build the search index from digest files.
+
+    \b
+    Example:
+      papersearch index build --source data/digests --index /tmp/ps-index
+      papersearch index build --json          # added/changed/removed/unchanged counts
+    """
 
 
 @index_group.command("build")
@@ -121,17 +134,20 @@ def build_cmd(
     if gate_qrels is None and (min_ndcg is not None or force):
         raise click.UsageError("--min-ndcg and --force need --gate QRELS")
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
-    gate = QualityGate(load_qrels(gate_qrels), _root(index_root), min_ndcg, force, log) if gate_qrels else None
-    report = build_index(
-        srcs,
-        _root(index_root),
-        model=model,
-        dense=dense,
-        progress=progress,
-        log=log,
-        full=full,
-        gate=gate,
-    )
+    try:
+        gate = QualityGate(load_qrels(gate_qrels), _root(index_root), min_ndcg, force, log) if gate_qrels else None
+        report = build_index(
+            srcs,
+            _root(index_root),
+            model=model,
+            dense=dense,
+            progress=progress,
+            log=log,
+            full=full,
+            gate=gate,
+        )
+    except PaperSearchError as e:
+        _build_failed(e, as_json)
     if as_json:
         _print_json(report.to_dict())
         return
@@ -140,11 +156,30 @@ def build_cmd(
     dense_state = f"dense: {report.model}" if report.dense else "dense: off (BM25 only)"
     click.echo(
         f"Indexed {report.papers} papers from {report.files} files into {report.index} "
-        f"(build {report.build_id}); {len(report.errors)} problems; {dense_state}."
+        f"(build {report.build_id}); {_plural(len(report.errors), 'problem')}; {dense_state}."
     )
     d = report.delta
     if d:
-        click.echo(f"Changes: {d['added']} added, {d['changed']} changed, {d['removed']} removed, {d['reused']} reused.")
+        reused = "" if d["reused"] == d["unchanged"] else f" ({d['reused']} reused from caches)"
+        click.echo(
+            f"Changes: {d['added']} added, {d['changed']} changed, {d['removed']} removed, "
+            f"{d['unchanged']} unchanged{reused}."
+        )
+
+
+def _build_failed(e: PaperSearchError, as_json: bool) -> NoReturn:
+    """A failed build still answers scripts on stdout, and lists every problem it saw."""
+    issues = getattr(e, "issues", [])
+    if as_json:
+        _print_json({"ok": False, "error": str(e), "errors": [i.to_dict() for i in issues]})
+    else:
+        for issue in issues:
+            click.echo(f"  {issue.file}:{issue.line}: {issue.reason}", err=True)
+    raise click.ClickException(str(e)) from e
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @main.command("search")
@@ -215,7 +250,9 @@ def similar_cmd(
     """
     from search.engine import SearchEngine
 
-    if (paper_id is None) == (text is None):
+    if paper_id is None and text is None:
+        raise click.UsageError("give a PAPER_ID (papers like it) or --text TEXT (papers like that text)")
+    if paper_id is not None and text is not None:
         raise click.UsageError("give a PAPER_ID or --text, not both")
     needs_model = text is not None and mode != "bm25"
     engine = SearchEngine.open(_root(index_root), model=model, load_model=needs_model)
@@ -292,7 +329,13 @@ def _print_table(resp: Any) -> None:
     if resp.notice:
         click.echo(f"note: {resp.notice}", err=True)
     if not resp.results:
-        click.echo(f"No results for {resp.query!r}.")
+        if resp.offset and resp.total:
+            click.echo(
+                f"No results on this page: {resp.total} matches for {resp.query!r}, "
+                f"and --offset {resp.offset} is past the end (use an offset below {resp.total})."
+            )
+        else:
+            click.echo(f"No results for {resp.query!r}.")
         return
     click.echo(f"{resp.total} matches for {resp.query[:60]!r} (mode {resp.mode})")
     for h in resp.results:

@@ -22,6 +22,8 @@ from search.errors import IndexCorrupt, IndexNotFound
 from search.layout import IndexLayout
 from search.snippets import Snippeter
 
+WARM_UP_QUERY = "다중 턴 강화학습 warm-up"
+
 
 @dataclass(frozen=True)
 class Served:
@@ -68,6 +70,9 @@ class EngineHolder:
                 return {"status": "unchanged", "build_id": previous.engine.build_id, "previous": previous.engine.build_id}
             loaded = previous.engine.dense.encoder if previous and previous.engine.dense else None
             engine = SearchEngine(build_dir, model=self.model, encoder=loaded)
+            # Kiwi loads lazily (~1.5 s): pay it here, at start-up or reload, not in the
+            # first user's search. Kiwi is shared per process, so later reloads cost nothing.
+            engine.query_terms(WARM_UP_QUERY)
             self._served = Served(engine, Snippeter(engine.tokenizer), build_dir, time.time())
             self.load_error = None
             return {

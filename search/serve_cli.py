@@ -7,6 +7,8 @@ checkout to a working page.
 
 from __future__ import annotations
 
+import errno
+import socket
 from pathlib import Path
 
 import click
@@ -102,6 +104,9 @@ def _serve(
             dense = f"dense: {report.model}" if report.dense else "dense: off (BM25 only)"
             click.echo(f"Indexed {report.papers} papers (build {report.build_id}); {dense}.", err=True)
 
+    # The port first: a busy one fails in a second, before the index and model load, and
+    # the socket stays ours until uvicorn serves on it (no window for another process).
+    sock = bind_socket(host, port)
     app = create_app(root, model=model, reload_token=reload_token)
     holder = app.state.holder
     # Load before listening: a bad model or an incompatible index fails here, as a
@@ -109,10 +114,31 @@ def _serve(
     holder.load_if_present()
     if holder.loaded:
         engine = holder.current().engine
-        state = "dense + BM25" if engine.dense_ready else f"BM25 only ({engine.model_notice})"
-        click.echo(f"Serving {len(engine.ids)} papers from {root} (build {engine.build_id}; {state})", err=True)
-    click.echo(f"Open http://{_display_host(host)}:{port}/  (API docs: /docs)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+        state = "dense + BM25" if engine.dense_ready else f"BM25 only: {engine.model_notice}"
+        click.echo(f"Serving {len(engine.ids)} papers from {root}, build {engine.build_id}; {state}", err=True)
+    bound_port = sock.getsockname()[1]
+    click.echo(f"Open http://{_display_host(host)}:{bound_port}/ (API docs: /docs)", err=True)
+    config = uvicorn.Config(app, log_level=log_level)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening socket on host:port, or a one-line error saying the port is taken."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT from a last run is fine
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"port {port} on {host} is already in use (another papersearch serve?); pick another with --port"
+            ) from None
+        raise click.ClickException(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _display_host(host: str) -> str:
