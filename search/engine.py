@@ -16,6 +16,7 @@ from search.expansion import Expander
 from search.layout import BuildFiles, IndexLayout, read_json
 from search.records import FusedHit, Paper, ScoredId
 from search.results import MODES, SearchHit, SearchResponse
+from search.sorting import check_sort, sort_hits
 from search.tokenizer import KiwiTokenizer, TokenizerSettings
 
 MAX_QUERY_CHARS = 500
@@ -127,14 +128,17 @@ class SearchEngine:
         rrf_k: int = DEFAULT_RRF_K,
         weights: Mapping[str, float] | None = None,
         filters: Filters = Filters(),
+        sort: str = "relevance",
     ) -> SearchResponse:
+        """``sort``: relevance, newest or upvotes (see ``search/sorting.py``)."""
         query = _check_text(query, "query", MAX_QUERY_CHARS)
         _check_page(k, offset)
+        check_sort(sort)
         effective, notice = self._effective_mode(mode, dense_possible=self.dense_ready)
         terms = self.query_terms(query)
-        if filters:
-            depth = len(self.ids)  # filtering after ranking: every candidate may be needed
-        elif effective == "hybrid":
+        if filters or (sort != "relevance" and effective == "bm25"):
+            depth = len(self.ids)  # filtering or sorting after ranking: every match may be needed
+        elif effective == "hybrid" or sort != "relevance":
             depth = max(CANDIDATES, k + offset)  # fusion needs each leg's deeper ranks
         else:
             depth = k + offset  # one leg's own order is the answer: rank only the page
@@ -149,9 +153,11 @@ class SearchEngine:
             rankings["dense"] = self.dense.retrieve(query, depth)
             if effective == "dense":
                 total = len(self.ids)  # every paper has a similarity
-        if filters:
-            total = None  # counted after filtering
-        return self._respond(query, mode, effective, notice, rankings, k, offset, fusion, rrf_k, weights, filters, terms, total)
+        if filters or (sort != "relevance" and effective == "dense"):
+            total = None  # counted after filtering; a sorted dense answer is its candidate pool
+        return self._respond(
+            query, mode, effective, notice, rankings, k, offset, fusion, rrf_k, weights, filters, terms, total, sort
+        )
 
     def query_terms(self, query: str) -> dict[str, float]:
         """BM25 terms and their weights for a query: its own terms weigh 1, expansions
@@ -212,6 +218,7 @@ class SearchEngine:
         filters: Filters,
         terms: Mapping[str, float],
         total: int | None = None,
+        sort: str = "relevance",
     ) -> SearchResponse:
         """``total``: the leg's own match count when known; else the fused candidates."""
         if fusion not in FUSIONS:
@@ -219,6 +226,7 @@ class SearchEngine:
         fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=weights)
         if filters:
             fused = [f for f in fused if filters.accept(self.papers[self.row_of[f.id]])]
+        fused = sort_hits(fused, sort, lambda f: self.papers[self.row_of[f.id]])
         matched = {h.id: getattr(h, "terms", ()) for h in rankings.get("bm25", [])}
         page = fused[offset : offset + k]
         hits = [self._hit(offset + i + 1, f, matched.get(f.id, ())) for i, f in enumerate(page)]
