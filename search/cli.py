@@ -325,6 +325,65 @@ def eval_cmd(qrels: Path, index_root: Path | None, mode: str, k: int, model: str
     click.echo(f"{'similar':22} {sim['ndcg@10']:8.4f} {'':8} {'':8} {sim['items']:4d}")
 
 
+@main.command("watch")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@index_option
+@model_option
+@click.option("--no-dense", is_flag=True, help="Build BM25 only; do not load an embedding model.")
+@click.option("--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True, help="Seconds between looks.")
+@click.option(
+    "--server",
+    default=None,
+    help="After each build, POST /api/reload to this running server (e.g. http://127.0.0.1:8000).",
+)
+@click.option("--reload-token", envvar="PAPERSEARCH_RELOAD_TOKEN", default=None, help="X-Reload-Token for --server.")
+@domain_errors
+def watch_cmd(
+    folders: tuple[Path, ...],
+    index_root: Path | None,
+    model: str | None,
+    no_dense: bool,
+    interval: float,
+    server: str | None,
+    reload_token: str | None,
+) -> None:
+    """Watch digest folders; on a new or changed digest, rebuild incrementally and swap it in.
+
+    A digest with a problem is reported and not built: the served index stays as it was.
+    To build and serve in one process use `papersearch serve --watch DIR`.
+
+    \b
+    Example:
+      papersearch watch data/digests --index /tmp/ps-index
+      papersearch watch data/digests --server http://127.0.0.1:8000
+    """
+    from index.watch import Watcher
+
+    log = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    on_built = (lambda _report: _notify_reload(server, reload_token, log)) if server else (lambda _report: None)
+    watcher = Watcher(
+        list(folders), _root(index_root), model=model, dense="off" if no_dense else "auto",
+        interval=interval, on_built=on_built, log=log,
+    )
+    log(f"watching {', '.join(map(str, folders))} every {interval:g} s (Ctrl-C stops)")
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        log("stopped")
+
+
+def _notify_reload(server: str, token: str | None, log: Callable[[str], None]) -> None:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(server.rstrip("/") + "/api/reload", method="POST", headers={"X-Reload-Token": token or ""})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as res:
+            log(f"watch: server reloaded: {json.loads(res.read()).get('build_id')}")
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        log(f"watch: could not reload {server}: {e} (the build is on disk; POST /api/reload later)")
+
+
 def _print_table(resp: Any) -> None:
     if resp.notice:
         click.echo(f"note: {resp.notice}", err=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import socket
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -50,6 +51,13 @@ from search.layout import default_index_root
     default=None,
     help="Accept POST /api/reload from non-loopback clients sending this X-Reload-Token ($PAPERSEARCH_RELOAD_TOKEN).",
 )
+@click.option(
+    "--watch",
+    "watch",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Digest folder to watch: new or changed digests are built and swapped in while serving (repeatable).",
+)
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve_cmd(
     index_root: Path | None,
@@ -59,6 +67,7 @@ def serve_cmd(
     build_if_missing: bool,
     sources: tuple[Path, ...],
     reload_token: str | None,
+    watch: tuple[Path, ...],
     log_level: str,
 ) -> None:
     """Serve the search page at / and the JSON API at /api (OpenAPI docs at /docs).
@@ -67,10 +76,14 @@ def serve_cmd(
     Example:
       papersearch serve                       # builds data/digests first if needed
       papersearch serve --index /tmp/ps-index --port 8080
+      papersearch serve --watch data/digests  # daily ingest: new digests go live
       curl 'http://127.0.0.1:8000/api/search?q=다중%20턴%20강화학습&k=3'
     """
     try:
-        _serve(index_root or default_index_root(), host, port, model, build_if_missing, sources, reload_token, log_level)
+        _serve(
+            index_root or default_index_root(), host, port, model, build_if_missing, sources or watch, reload_token,
+            log_level, watch,
+        )
     except PaperSearchError as e:
         raise click.ClickException(str(e)) from e
 
@@ -84,6 +97,7 @@ def _serve(
     sources: tuple[Path, ...],
     reload_token: str | None,
     log_level: str,
+    watch: tuple[Path, ...] = (),
 ) -> None:
     import uvicorn
 
@@ -116,10 +130,27 @@ def _serve(
         engine = holder.current().engine
         state = "dense + BM25" if engine.dense_ready else f"BM25 only: {engine.model_notice}"
         click.echo(f"Serving {len(engine.ids)} papers from {root}, build {engine.build_id}; {state}", err=True)
+    if watch:
+        start_watching(holder, list(watch), root, model)
     bound_port = sock.getsockname()[1]
     click.echo(f"Open http://{_display_host(host)}:{bound_port}/ (API docs: /docs)", err=True)
     config = uvicorn.Config(app, log_level=log_level)
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def start_watching(holder: Any, folders: list[Path], root: Path, model: str | None) -> Any:
+    """Build on new digests in a background thread and swap each build into ``holder``;
+    requests keep being answered by the old build until the new one is loaded."""
+    from index.watch import Watcher
+
+    def swap(_report: Any) -> None:
+        result = holder.reload()
+        click.echo(f"watch: now serving build {result['build_id']}", err=True)
+
+    watcher = Watcher(folders, root, model=model, on_built=swap, log=lambda msg: click.echo(msg, err=True))
+    watcher.start()
+    click.echo(f"Watching {', '.join(map(str, folders))} for new or changed digests", err=True)
+    return watcher
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
