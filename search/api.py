@@ -157,7 +157,11 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
     @app.post(
         "/api/similar",
         response_model=SearchOut,
-        responses={400: {"model": Error, "description": "The body could not be read (not UTF-8)."}, **ERRORS},
+        responses={
+            400: {"model": Error, "description": "The body could not be read (not UTF-8)."},
+            404: {"model": Error, "description": "One of the ids is not in the index."},
+            **ERRORS,
+        },
         tags=["papers"],
     )
     def similar_to_text(response: Response, body: SimilarIn) -> dict[str, Any]:

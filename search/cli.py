@@ -193,6 +193,10 @@ def _plural(n: int, noun: str) -> str:
 @click.option("--date-from", default=None, help="Only papers from this date (YYYY-MM-DD).")
 @click.option("--date-to", default=None, help="Only papers up to this date (YYYY-MM-DD).")
 @click.option("--min-upvotes", type=int, default=None, help="Only papers with at least this many upvotes.")
+@click.option(
+    "--sort", type=click.Choice(["relevance", "newest", "upvotes"]), default="relevance", show_default=True,
+    help="Order of the matches: by relevance, newest first, or most upvoted first.",
+)
 @model_option
 @json_option
 @domain_errors
@@ -207,6 +211,7 @@ def search_cmd(
     date_from: str | None,
     date_to: str | None,
     min_upvotes: int | None,
+    sort: str,
     model: str | None,
     as_json: bool,
 ) -> None:
@@ -216,13 +221,14 @@ def search_cmd(
     Example:
       papersearch search "다중 턴 강화학습"
       papersearch search "GUI agent RL" --mode bm25 --k 5 --json
+      papersearch search "강화학습" --date-from 2026-01-01 --sort newest
     """
     from search.engine import Filters, SearchEngine
     from search.filters import parse_date
 
     filters = Filters(parse_date(date_from), parse_date(date_to), min_upvotes)
     engine = SearchEngine.open(_root(index_root), model=model, load_model=mode != "bm25")
-    resp = engine.search(query, k=k, mode=mode, offset=offset, fusion=fusion, rrf_k=rrf_k, filters=filters)
+    resp = engine.search(query, k=k, mode=mode, offset=offset, fusion=fusion, rrf_k=rrf_k, filters=filters, sort=sort)
     if as_json:
         _print_json(resp.to_dict())
     else:
