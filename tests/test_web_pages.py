@@ -94,6 +94,9 @@ def test_paper_view_has_its_own_url_and_everything_stored(page, base_url: str) -
     for name in stored["sections"]:
         assert name in headings
     expect(view.locator(".pv-sources li")).to_have_count(len(stored["sources"]))
+    bullets = [line for line in stored["sections"]["Introduction"].splitlines() if line.startswith("- ")]
+    intro = view.locator(".pv-section").filter(has=page.locator("h2", has_text="Introduction"))
+    expect(intro.locator("li")).to_have_count(len(bullets))  # Goal / Motivation / Contribution
     similar = view.locator("#pv-similar li")
     expect(similar).to_have_count(8)
     assert "UI-TARS-2" not in " ".join(similar.all_inner_texts())
@@ -127,6 +130,8 @@ def test_start_page_offers_examples_from_the_index_and_newest_papers(page, base_
     assert {"한국어", "영어", "혼용"} <= langs
     newest = page.locator("#newest li")
     expect(newest).to_have_count(5)
+    for hidden in ("#selection", "#like-view", "#empty", "#notice", "#error", "#more"):
+        expect(page.locator(hidden)).to_be_hidden()
     assert all(d >= "2026-01-29" for d in page.locator("#newest .sdate").all_inner_texts())
     shot(page, "start.png")
 
@@ -158,6 +163,7 @@ def test_papers_like_these(page, base_url: str) -> None:
     expect(like.first).to_be_visible()
     ids = [like.nth(i).get_attribute("data-id") for i in range(like.count())]
     assert len(ids) == 10 and not set(ids) & set(picked)
+    expect(page.locator("#results > li")).to_have_count(0)  # the list replaces the search results
     assert query_of(page.url)["like"] == [",".join(picked)]
     expect(page.locator("#like-title")).to_contain_text("2편")
     # The API answers the same list.
@@ -222,6 +228,8 @@ def test_bm25_only_index_offers_only_bm25(page, bm25_url: str) -> None:
     expect(page.locator("#notice")).to_be_hidden()
     # A hybrid request answered by BM25 is explained in Korean.
     page.goto(bm25_url + "/?q=강화학습&mode=dense")
+    expect(page.locator("#results > li.result").first).to_be_visible()  # the toggle is built by now
+    expect(page.locator('input[name="mode"][value="bm25"]')).to_be_checked()  # dense asked, not offered
     page.evaluate("() => { const r = document.querySelector('input[value=dense]'); r.disabled = false; r.checked = true; }")
     page.locator("#q").press("Enter")
     expect(page.locator("#notice")).to_contain_text("임베딩 검색을 쓸 수 없어 BM25로만 검색했습니다")
@@ -275,9 +283,11 @@ def test_docs_render_offline_and_the_favicon(page, base_url: str) -> None:
     page.goto(base_url + "/docs")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("papersearch")
     expect(page.locator(".opblock-summary-path", has_text="/api/search").first).to_be_visible()
+    assert outside == []  # Swagger UI asked nothing from outside
     page.goto(base_url + "/redoc")
     expect(page.locator("h1", has_text="papersearch")).to_be_visible()
-    assert outside == []
+    # ReDoc's footer logo is its only outside request, blocked here: the page renders anyway.
+    assert all(u.endswith((".svg", ".png")) for u in outside), outside
     page.goto(base_url + "/")
     icon = page.locator('link[rel="icon"]').get_attribute("href")
     assert page.request.get(base_url + icon).ok

@@ -277,6 +277,12 @@ async function likeThese(ids) {
   if (location.pathname + location.search !== url) history.pushState(null, "", url);
   show($("#intro"), false);
   setError("");
+  // The list replaces the search results; the back button returns to them.
+  state.seq++;
+  $("#results").replaceChildren();
+  $("#stats").textContent = "";
+  show($("#empty"), false);
+  show($("#more"), false);
   $("#like-title").textContent = `선택한 ${ids.length}편 모두와 비슷한 논문`;
   $("#like-results").replaceChildren();
   show($("#like-view"), true);
@@ -317,9 +323,22 @@ function section(title, ...content) {
   return el("section", { class: "pv-section" }, el("h2", { text: title }), ...content);
 }
 
+// Digest text: paragraphs, and "- " bullet lines (the post format's Goal / Motivation / ...).
 function paragraphs(text) {
   const box = el("div", { class: "pv-text" });
-  for (const part of String(text).split(/\n{2,}/)) if (part.trim()) box.append(el("p", { text: part.trim() }));
+  let list = null;
+  for (const raw of String(text).split(/\n/)) {
+    const line = raw.trim();
+    if (!line) { list = null; continue; }
+    const bullet = line.match(/^[-*•]\s+(.*)$/);
+    if (bullet) {
+      if (!list) { list = el("ul"); box.append(list); }
+      list.append(el("li", { text: bullet[1] }));
+    } else {
+      list = null;
+      box.append(el("p", { text: line }));
+    }
+  }
   return box;
 }
 
