@@ -118,9 +118,9 @@ def _serve(
             dense = f"dense: {report.model}" if report.dense else "dense: off (BM25 only)"
             click.echo(f"Indexed {report.papers} papers (build {report.build_id}); {dense}.", err=True)
 
-    # The port first: a busy one fails in a second, before the index and model load, and
-    # the socket stays ours until uvicorn serves on it (no window for another process).
-    sock = bind_socket(host, port)
+    # The port first: a busy one fails in a second, before the index and model load (and
+    # before the banner says where to open the page).
+    check_port(host, port)
     app = create_app(root, model=model, reload_token=reload_token)
     holder = app.state.holder
     # Load before listening: a bad model or an incompatible index fails here, as a
@@ -132,10 +132,8 @@ def _serve(
         click.echo(f"Serving {len(engine.ids)} papers from {root}, build {engine.build_id}; {state}", err=True)
     if watch:
         start_watching(holder, list(watch), root, model)
-    bound_port = sock.getsockname()[1]
-    click.echo(f"Open http://{_display_host(host)}:{bound_port}/ (API docs: /docs)", err=True)
-    config = uvicorn.Config(app, log_level=log_level)
-    uvicorn.Server(config).run(sockets=[sock])
+    click.echo(f"Open http://{_display_host(host)}:{port}/ (API docs: /docs)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level=log_level)
 
 
 def start_watching(holder: Any, folders: list[Path], root: Path, model: str | None) -> Any:
@@ -153,23 +151,22 @@ def start_watching(holder: Any, folders: list[Path], root: Path, model: str | No
     return watcher
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening socket on host:port, or a one-line error saying the port is taken."""
+def check_port(host: str, port: int) -> None:
+    """A one-line error when host:port cannot be listened on (mostly: taken). The probe
+    socket is closed again for uvicorn to bind; a process taking the port in between
+    still gets uvicorn's own error, but the common case, a server already running, is
+    told at once instead of after loading the index."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT from a last run is fine
-    try:
-        sock.bind((host, port))
-        sock.listen(2048)
-    except OSError as e:
-        sock.close()
-        if e.errno == errno.EADDRINUSE:
-            raise click.ClickException(
-                f"port {port} on {host} is already in use (another papersearch serve?); pick another with --port"
-            ) from None
-        raise click.ClickException(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
-    sock.set_inheritable(True)
-    return sock
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is fine
+        try:
+            sock.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"port {port} on {host} is already in use (another papersearch serve?); pick another with --port"
+                ) from None
+            raise click.ClickException(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
 def _display_host(host: str) -> str:

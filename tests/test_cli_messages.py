@@ -133,10 +133,15 @@ def test_serve_on_a_busy_port_fails_before_loading_or_announcing(runner: CliRunn
 def test_serve_banner_has_no_nested_parentheses(runner: CliRunner, bm25_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
-    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: sockets[0].close())
+    served: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(kw))
     from search.serve_cli import serve_cmd
 
-    result = runner.invoke(serve_cmd, ["--index", str(bm25_index), "--port", "0"])
+    with socket.socket() as probe:  # a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = runner.invoke(serve_cmd, ["--index", str(bm25_index), "--port", str(port)])
+    assert served["port"] == port
     assert result.exit_code == 0, result.output
     serving = next(line for line in result.output.splitlines() if line.startswith("Serving"))
     assert "72 papers" in serving and "BM25 only: index has no dense vectors" in serving
