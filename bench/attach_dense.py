@@ -48,7 +48,11 @@ def main() -> None:
     if IndexLayout(args.index).cache_dir.exists():
         shutil.copytree(IndexLayout(args.index).cache_dir, IndexLayout(args.out).cache_dir)
     files = BuildFiles(copy)
-    manifest = files.read_manifest()
+    manifest = json.loads(files.manifest.read_text(encoding="utf-8"))
+    if manifest.get("format_version") == 1 and not manifest.get("dense"):
+        # A BM25-only build of format 1 is one of format 2: they differ only in dense legs.
+        manifest["format_version"] = 2
+    manifest.pop("dense", None)
     n = int(manifest["papers"])
     rng = np.random.default_rng(0)
     rows = sorted(rng.choice(n, size=min(args.sample, n), replace=False).tolist())

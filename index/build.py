@@ -23,7 +23,7 @@ from index.progress import bar, progress_enabled
 from index.snippet_build import write_snippet_spans
 from index.token_cache import TokenCache
 from search.encoders import PASSAGE_FIELDS, Encoder, default_models, leg_name, load_encoder, parse_models, passage_text
-from search.errors import ModelUnavailable, PaperSearchError
+from search.errors import ModelUnavailable, NoPapersFound, PaperSearchError, SourceNotFound
 from search.layout import FORMAT_VERSION, BuildFiles, BuildLock, IndexLayout, StagedBuild, write_json
 from search.records import Paper, ParseIssue
 from search.tokenizer import KiwiTokenizer
@@ -79,6 +79,12 @@ def build_index(
     and embeddings are reused from ``ROOT/cache`` for unchanged text. ``model``: encoder
     names (``"e5,use"``, a hub id, a folder; see ``search.encoders``), one dense leg each;
     None means the bundled default."""
+    # A typo in a source path would otherwise drop that source's papers from the index.
+    missing = [str(s) for s in sources if not Path(s).exists()]
+    if missing:
+        raise SourceNotFound(
+            f"source {', '.join(missing)} does not exist (no such file or folder); nothing was built"
+        )
     show = progress_enabled(progress)
     layout = IndexLayout(index_root)
     timings: dict[str, float] = {}
@@ -97,9 +103,10 @@ def build_index(
         if not isinstance(corpus, Corpus):
             corpus = Corpus.of(corpus, parsed.hashes or [paper_hash(p) for p in corpus])
         if not corpus:
-            raise PaperSearchError(
+            raise NoPapersFound(
                 f"no papers found in {', '.join(map(str, sources))} "
-                f"({len(parsed.issues)} problems); the served index was left as it was"
+                f"({_count(len(parsed.issues), 'problem')}); the served index was left as it was",
+                parsed.issues,
             )
 
         t = time.perf_counter()
@@ -259,6 +266,10 @@ def _write_dense(
     timings["encode"] = timings.get("encode", 0.0) + cache.encode_seconds
     cache.save_papers(vectors)
     return meta
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def paper_hash(paper: Paper) -> str:

@@ -32,7 +32,10 @@ class Delta:
     added: int = 0
     changed: int = 0
     removed: int = 0
-    reused: int = 0
+    reused: int = 0  # unchanged papers whose cached work was reused (0 with ``full``)
+    # Same content as in the served build, whether or not its cached work was reused:
+    # added + changed + unchanged is always the new build's paper count.
+    unchanged: int = 0
     previous: Path | None = None  # the served build compared against
     previous_manifest: dict[str, Any] = field(default_factory=dict)
     # The served build's rows are exactly the first rows of the new one, unchanged:
@@ -44,7 +47,13 @@ class Delta:
     previous_hashes: list[str] = field(default_factory=list)  # their content hashes
 
     def to_dict(self) -> dict[str, int]:
-        return {"added": self.added, "changed": self.changed, "removed": self.removed, "reused": self.reused}
+        return {
+            "added": self.added,
+            "changed": self.changed,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "reused": self.reused,
+        }
 
 
 def write_hashes(files: BuildFiles, ids: Sequence[str], hashes: Sequence[str]) -> None:
@@ -107,6 +116,7 @@ def compare(ids: Sequence[str], hashes: Sequence[str], layout: IndexLayout, full
         elif before != h:
             delta.changed += 1
         else:
+            delta.unchanged += 1
             delta.reused += 1
             continue
         delta.fresh.append(row)

@@ -30,11 +30,12 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Header, HTTPException, Path as PathParam, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from search.api_models import Error, HealthOut, Mode, PaperOut, ReloadOut, SearchOut, SimilarIn
+from search.api_models import Error, HealthOut, Mode, PaperOut, ReloadOut, SearchOut, SimilarIn, Sort
+from search.api_pages import add_pages
 from search.engine import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS, SIMILAR_MODE, Filters
 from search.engine_holder import EngineHolder, Served
 from search.errors import (
@@ -50,6 +51,7 @@ from search.errors import (
 )
 from search.filters import parse_date
 from search.results import SearchResponse
+from search.similar_many import similar_to_many
 
 log = logging.getLogger("papersearch.api")
 WEB_DIR = Path(__file__).parent / "web"
@@ -92,6 +94,8 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
         yield
 
     app = FastAPI(
+        docs_url=None,  # /docs and /redoc are served by search/api_pages.py from local assets
+        redoc_url=None,
         title="papersearch",
         version="0.1.0",
         summary="Search Korean AI-paper digests: BM25 over Kiwi morphemes + multilingual embeddings.",
@@ -125,11 +129,12 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
         date_from: Annotated[str | None, Query(description="Only papers from this date on (YYYY-MM-DD).", json_schema_extra=DATE)] = None,
         date_to: Annotated[str | None, Query(description="Only papers up to this date (YYYY-MM-DD).", json_schema_extra=DATE)] = None,
         min_upvotes: Annotated[int | None, Query(ge=0, le=MAX_UPVOTES)] = None,
+        sort: Annotated[Sort, Query(description="relevance, newest or upvotes (most first) among the matches.")] = "relevance",
     ) -> dict[str, Any]:
         """Search; the CLI's `search --json` output plus a highlighted snippet per hit."""
         served = holder.current()
         filters = Filters(parse_date(date_from), parse_date(date_to), min_upvotes)
-        resp = served.engine.search(q, k=k, mode=mode, offset=offset, filters=filters)
+        resp = served.engine.search(q, k=k, mode=mode, offset=offset, filters=filters, sort=sort)
         response.headers[BUILD_HEADER] = served.engine.build_id
         return _with_snippets(served, resp, set(resp.terms))  # the engine's own analysis of q
 
@@ -156,13 +161,20 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
     @app.post(
         "/api/similar",
         response_model=SearchOut,
-        responses={400: {"model": Error, "description": "The body could not be read (not UTF-8)."}, **ERRORS},
+        responses={
+            400: {"model": Error, "description": "The body could not be read (not UTF-8)."},
+            404: {"model": Error, "description": "One of the ids is not in the index."},
+            **ERRORS,
+        },
         tags=["papers"],
     )
     def similar_to_text(response: Response, body: SimilarIn) -> dict[str, Any]:
-        """Papers similar to a text, e.g. a pasted abstract."""
+        """Papers similar to a text (e.g. a pasted abstract), or to several papers at once."""
         served = holder.current()
-        resp = served.engine.similar(text=body.text, k=body.k, mode=body.mode)
+        if body.ids is not None:
+            resp = similar_to_many(served.engine, body.ids, k=body.k, mode=body.mode)
+        else:
+            resp = served.engine.similar(text=body.text, k=body.k, mode=body.mode)
         response.headers[BUILD_HEADER] = served.engine.build_id
         return _with_snippets(served, resp, set())
 
@@ -218,10 +230,7 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
         response.status_code = 202
         return {"status": "loading", "build_id": holder.build_id, "previous": holder.build_id}
 
-    @app.get("/", include_in_schema=False)
-    def page() -> FileResponse:
-        return FileResponse(WEB_DIR / "index.html", media_type="text/html; charset=utf-8")
-
+    add_pages(app, holder, WEB_DIR)
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
     return app
 

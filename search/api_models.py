@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from search.engine import MAX_K, MAX_TEXT_CHARS, SIMILAR_MODE
+from search.similar_many import MAX_IDS
 
 # hybrid, bm25, dense, or one dense leg by name (e5, use, ...): the engine checks the name
 # against the loaded index, so the schema only bounds its shape.
 Mode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+Sort = Literal["relevance", "newest", "upvotes"]
 
 
 class Error(BaseModel):
@@ -81,9 +83,23 @@ class PaperOut(BaseModel):
 
 
 class SimilarIn(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="A text, e.g. a pasted abstract.")
+    text: str | None = Field(None, min_length=1, max_length=MAX_TEXT_CHARS, description="A text, e.g. a pasted abstract.")
+    ids: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_IDS,
+        description="Paper ids: papers like all of them (each one's similar list, fused by RRF; the ids left out).",
+    )
     k: int = Field(10, ge=1, le=MAX_K)
     mode: Mode = SIMILAR_MODE
+
+    @model_validator(mode="after")
+    def _text_or_ids(self) -> "SimilarIn":
+        if self.text is None and self.ids is None:
+            raise ValueError('give "text" (papers like a text) or "ids" (papers like these papers)')
+        if self.text is not None and self.ids is not None:
+            raise ValueError('give "text" or "ids", not both')
+        return self
 
 
 class LegInfo(BaseModel):
@@ -94,6 +110,26 @@ class LegInfo(BaseModel):
     dim: int | None
     ready: bool = Field(description="Answers queries (a dense leg whose model failed to load does not).")
     notice: str | None = Field(description="Why a leg is not ready.")
+
+
+
+class ExampleQuery(BaseModel):
+    query: str
+    lang: Literal["ko", "en", "mixed"]
+
+
+class NewPaper(BaseModel):
+    id: str
+    title: str
+    url: str
+    date: str | None
+    upvotes: int | None
+
+
+class StartOut(BaseModel):
+    examples: list[ExampleQuery] = Field(description="Queries drawn from the index's mined glossary, each with results.")
+    newest: list[NewPaper]
+    papers: int
 
 
 class HealthOut(BaseModel):

@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -79,12 +79,25 @@ def _print_json(data: Any) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="papersearch")
 def main() -> None:
-    """Semantic search over Korean AI-paper digests (BM25 over Kiwi morphemes + embeddings)."""
+    """Semantic search over Korean AI-paper digests (BM25 over Kiwi morphemes + embeddings).
+
+    \b
+    Example:
+      papersearch index build --source data/digests
+      papersearch search "다중 턴 강화학습" --k 5
+      papersearch serve            # then open http://127.0.0.1:8000/
+    """
 
 
 @main.group("index")
 def index_group() -> None:
-    """Build the search index from digest files."""
+    """Build the search index from digest files.
+
+    \b
+    Example:
+      papersearch index build --source data/digests --index /tmp/ps-index
+      papersearch index build --json          # added/changed/removed/unchanged counts
+    """
 
 
 @index_group.command("build")
@@ -146,17 +159,20 @@ def build_cmd(
     if gate_qrels is None and (min_ndcg is not None or force):
         raise click.UsageError("--min-ndcg and --force need --gate QRELS")
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
-    gate = QualityGate(load_qrels(gate_qrels), _root(index_root), min_ndcg, force, log) if gate_qrels else None
-    report = build_index(
-        srcs,
-        _root(index_root),
-        model=model,
-        dense=dense,
-        progress=progress,
-        log=log,
-        full=full,
-        gate=gate,
-    )
+    try:
+        gate = QualityGate(load_qrels(gate_qrels), _root(index_root), min_ndcg, force, log) if gate_qrels else None
+        report = build_index(
+            srcs,
+            _root(index_root),
+            model=model,
+            dense=dense,
+            progress=progress,
+            log=log,
+            full=full,
+            gate=gate,
+        )
+    except PaperSearchError as e:
+        _build_failed(e, as_json)
     if as_json:
         _print_json(report.to_dict())
         return
@@ -165,11 +181,30 @@ def build_cmd(
     dense_state = f"dense legs: {', '.join(report.legs)}" if report.dense else "dense: off (BM25 only)"
     click.echo(
         f"Indexed {report.papers} papers from {report.files} files into {report.index} "
-        f"(build {report.build_id}); {len(report.errors)} problems; {dense_state}."
+        f"(build {report.build_id}); {_plural(len(report.errors), 'problem')}; {dense_state}."
     )
     d = report.delta
     if d:
-        click.echo(f"Changes: {d['added']} added, {d['changed']} changed, {d['removed']} removed, {d['reused']} reused.")
+        reused = "" if d["reused"] == d["unchanged"] else f" ({d['reused']} reused from caches)"
+        click.echo(
+            f"Changes: {d['added']} added, {d['changed']} changed, {d['removed']} removed, "
+            f"{d['unchanged']} unchanged{reused}."
+        )
+
+
+def _build_failed(e: PaperSearchError, as_json: bool) -> NoReturn:
+    """A failed build still answers scripts on stdout, and lists every problem it saw."""
+    issues = getattr(e, "issues", [])
+    if as_json:
+        _print_json({"ok": False, "error": str(e), "errors": [i.to_dict() for i in issues]})
+    else:
+        for issue in issues:
+            click.echo(f"  {issue.file}:{issue.line}: {issue.reason}", err=True)
+    raise click.ClickException(str(e)) from e
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 @main.command("search")
@@ -184,6 +219,10 @@ def build_cmd(
 @click.option("--date-from", default=None, help="Only papers from this date (YYYY-MM-DD).")
 @click.option("--date-to", default=None, help="Only papers up to this date (YYYY-MM-DD).")
 @click.option("--min-upvotes", type=int, default=None, help="Only papers with at least this many upvotes.")
+@click.option(
+    "--sort", type=click.Choice(["relevance", "newest", "upvotes"]), default="relevance", show_default=True,
+    help="Order of the matches: by relevance, newest first, or most upvoted first.",
+)
 @model_option
 @json_option
 @domain_errors
@@ -199,6 +238,7 @@ def search_cmd(
     date_from: str | None,
     date_to: str | None,
     min_upvotes: int | None,
+    sort: str,
     model: str | None,
     as_json: bool,
 ) -> None:
@@ -208,13 +248,16 @@ def search_cmd(
     Example:
       papersearch search "다중 턴 강화학습"
       papersearch search "GUI agent RL" --mode bm25 --k 5 --json
+      papersearch search "강화학습" --date-from 2026-01-01 --sort newest
     """
     from search.engine import Filters, SearchEngine
     from search.filters import parse_date
 
     filters = Filters(parse_date(date_from), parse_date(date_to), min_upvotes)
     engine = SearchEngine.open(_root(index_root), model=model, load_model=mode != "bm25")
-    resp = engine.search(query, k=k, mode=mode, offset=offset, fusion=fusion, rrf_k=rrf_k, weights=weights, filters=filters)
+    resp = engine.search(
+        query, k=k, mode=mode, offset=offset, fusion=fusion, rrf_k=rrf_k, weights=weights, filters=filters, sort=sort
+    )
     if as_json:
         _print_json(resp.to_dict())
     else:
@@ -242,7 +285,9 @@ def similar_cmd(
     """
     from search.engine import SearchEngine
 
-    if (paper_id is None) == (text is None):
+    if paper_id is None and text is None:
+        raise click.UsageError("give a PAPER_ID (papers like it) or --text TEXT (papers like that text)")
+    if paper_id is not None and text is not None:
         raise click.UsageError("give a PAPER_ID or --text, not both")
     needs_model = text is not None and mode != "bm25"
     engine = SearchEngine.open(_root(index_root), model=model, load_model=needs_model)
@@ -325,11 +370,76 @@ def eval_cmd(
     click.echo(f"{'similar (' + sim['mode'] + ')':22} {sim['ndcg@10']:8.4f} {'':8} {'':8} {sim['items']:4d}")
 
 
+@main.command("watch")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@index_option
+@model_option
+@click.option("--no-dense", is_flag=True, help="Build BM25 only; do not load an embedding model.")
+@click.option("--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True, help="Seconds between looks.")
+@click.option(
+    "--server",
+    default=None,
+    help="After each build, POST /api/reload to this running server (e.g. http://127.0.0.1:8000).",
+)
+@click.option("--reload-token", envvar="PAPERSEARCH_RELOAD_TOKEN", default=None, help="X-Reload-Token for --server.")
+@domain_errors
+def watch_cmd(
+    folders: tuple[Path, ...],
+    index_root: Path | None,
+    model: str | None,
+    no_dense: bool,
+    interval: float,
+    server: str | None,
+    reload_token: str | None,
+) -> None:
+    """Watch digest folders; on a new or changed digest, rebuild incrementally and swap it in.
+
+    A digest with a problem is reported and not built: the served index stays as it was.
+    To build and serve in one process use `papersearch serve --watch DIR`.
+
+    \b
+    Example:
+      papersearch watch data/digests --index /tmp/ps-index
+      papersearch watch data/digests --server http://127.0.0.1:8000
+    """
+    from index.watch import Watcher
+
+    log = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    on_built = (lambda _report: _notify_reload(server, reload_token, log)) if server else (lambda _report: None)
+    watcher = Watcher(
+        list(folders), _root(index_root), model=model, dense="off" if no_dense else "auto",
+        interval=interval, on_built=on_built, log=log,
+    )
+    log(f"watching {', '.join(map(str, folders))} every {interval:g} s (Ctrl-C stops)")
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        log("stopped")
+
+
+def _notify_reload(server: str, token: str | None, log: Callable[[str], None]) -> None:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(server.rstrip("/") + "/api/reload", method="POST", headers={"X-Reload-Token": token or ""})
+    try:
+        with urllib.request.urlopen(req, timeout=120) as res:
+            log(f"watch: server reloaded: {json.loads(res.read()).get('build_id')}")
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        log(f"watch: could not reload {server}: {e} (the build is on disk; POST /api/reload later)")
+
+
 def _print_table(resp: Any) -> None:
     if resp.notice:
         click.echo(f"note: {resp.notice}", err=True)
     if not resp.results:
-        click.echo(f"No results for {resp.query!r}.")
+        if resp.offset and resp.total:
+            click.echo(
+                f"No results on this page: {resp.total} matches for {resp.query!r}, "
+                f"and --offset {resp.offset} is past the end (use an offset below {resp.total})."
+            )
+        else:
+            click.echo(f"No results for {resp.query!r}.")
         return
     click.echo(f"{resp.total} matches for {resp.query[:60]!r} (mode {resp.mode})")
     for h in resp.results:

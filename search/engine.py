@@ -22,6 +22,7 @@ from search.fusion import DEFAULT_RRF_K, fuse
 from search.layout import BuildFiles, IndexLayout, read_json
 from search.records import FusedHit, Paper, ScoredId
 from search.results import DENSE_UNAVAILABLE, LEGS_MISSING, MODES, SearchHit, SearchResponse
+from search.sorting import check_sort, sort_hits
 from search.tokenizer import KiwiTokenizer, TokenizerSettings
 
 MAX_QUERY_CHARS = 500
@@ -173,15 +174,18 @@ class SearchEngine:
         rrf_k: int = DEFAULT_RRF_K,
         weights: Mapping[str, float] | None = None,
         filters: Filters = Filters(),
+        sort: str = "relevance",
     ) -> SearchResponse:
+        """``sort``: relevance, newest or upvotes (see ``search/sorting.py``)."""
         query = _check_text(query, "query", MAX_QUERY_CHARS)
         _check_page(k, offset)
         _check_fusion(fusion)
+        check_sort(sort)
         plan = self._plan(mode, ready=self.ready_legs)
         terms = self.query_terms(query)
-        if filters:
-            depth = len(self.ids)  # filtering after ranking: every candidate may be needed
-        elif len(plan.legs) > 1:
+        if filters or (sort != "relevance" and plan.legs == ("bm25",)):
+            depth = len(self.ids)  # filtering or sorting after ranking: every match may be needed
+        elif len(plan.legs) > 1 or sort != "relevance":
             depth = max(CANDIDATES, k + offset)  # fusion needs each leg's deeper ranks
         else:
             depth = k + offset  # one leg's own order is the answer: rank only the page
@@ -197,10 +201,10 @@ class SearchEngine:
             rankings[leg] = pending[leg].result() if leg in pending else self.dense_legs[leg].retrieve(query, depth)
             total = len(self.ids)  # every paper has a similarity
         rankings = {leg: rankings[leg] for leg in plan.legs}  # fused in the plan's order
-        if len(plan.legs) > 1 or filters:
-            total = None  # the fused pool, counted after filtering
+        if len(plan.legs) > 1 or filters or (sort != "relevance" and "bm25" not in plan.legs):
+            total = None  # the fused pool, counted after filtering; a sorted dense answer is its pool
         fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=DEFAULT_WEIGHTS if weights is None else weights)
-        return self._respond(query, mode, plan, rankings, fused, k, offset, filters, terms, total)
+        return self._respond(query, mode, plan, rankings, fused, k, offset, filters, terms, total, sort)
 
     def query_terms(self, query: str) -> dict[str, float]:
         """BM25 terms and their weights for a query: its own terms weigh 1, expansions
@@ -277,10 +281,12 @@ class SearchEngine:
         filters: Filters,
         terms: Mapping[str, float],
         total: int | None,
+        sort: str = "relevance",
     ) -> SearchResponse:
         """``total``: the leg's own match count when known; else the fused candidates."""
         if filters:
             fused = [f for f in fused if filters.accept(self.papers[self.row_of[f.id]])]
+        fused = sort_hits(fused, sort, lambda f: self.papers[self.row_of[f.id]])
         matched = {h.id: getattr(h, "terms", ()) for h in rankings.get("bm25", [])}
         page = fused[offset : offset + k]
         hits = [

@@ -29,6 +29,8 @@ from search.errors import IndexCorrupt, IndexNotFound, PaperSearchError
 from search.layout import IndexLayout
 from search.snippets import Snippeter, StoredSpans
 
+WARM_UP_QUERY = "다중 턴 강화학습 warm-up"
+
 
 @dataclass(frozen=True)
 class Served:
@@ -116,6 +118,9 @@ class EngineHolder:
             return {"status": "unchanged", "build_id": previous.engine.build_id, "previous": previous.engine.build_id}
         loaded = previous.engine.encoders if previous else []
         engine = SearchEngine(build_dir, model=self.model, encoders=loaded)
+        # Kiwi loads lazily (~1.5 s): pay it here, at start-up or reload, not in the
+        # first user's search. Kiwi is shared per process, so later reloads cost nothing.
+        engine.query_terms(WARM_UP_QUERY)
         snippets = Snippeter(engine.tokenizer, stored=StoredSpans.open(engine.files))
         if previous is not None:
             _carry_snippet_analyses(previous, engine, snippets)

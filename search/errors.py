@@ -41,3 +41,16 @@ class BuildLocked(PaperSearchError):
 
 class GateFailed(PaperSearchError):
     """A build scored below its quality gate and was not swapped in."""
+
+
+class NoPapersFound(PaperSearchError):
+    """A build found no paper in its sources; ``issues`` says what was wrong with each file."""
+
+    def __init__(self, message: str, issues: list | None = None) -> None:
+        super().__init__(message)
+        self.issues = list(issues or [])
+
+
+class SourceNotFound(PaperSearchError):
+    """A digest source given to a build does not exist: building without it would drop
+    its papers from the index, so the build stops instead."""

@@ -19,14 +19,50 @@ from search.fusion import DEFAULT_RRF_K
 from search.errors import InvalidQuery
 
 
+FORMAT_HINT = (
+    'expected {"queries": [{"query": "...", "relevant": {"<arXiv id>": <grade>, ...}}, ...], '
+    '"similar": [{"id": "<arXiv id>", "relevant": {...}}, ...]} (see README, Evaluation)'
+)
+
+
 def load_qrels(path: Path) -> dict[str, Any]:
+    """Read and check a relevance set; every problem is named with its place in the file,
+    since a malformed item would otherwise score as silent zeros or crash mid-run."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InvalidQuery(f"cannot read relevance set {path}: {e}") from e
-    if not isinstance(data, dict) or not isinstance(data.get("queries", []), list):
-        raise InvalidQuery(f"{path}: expected {{\"queries\": [...], \"similar\": [...]}}")
+    if not isinstance(data, dict):
+        raise InvalidQuery(f"{path}: {FORMAT_HINT}")
+    problems: list[str] = []
+    for key, field in (("queries", "query"), ("similar", "id")):
+        items = data.get(key, [])
+        if not isinstance(items, list):
+            problems.append(f'"{key}" must be a list')
+            continue
+        for i, item in enumerate(items):
+            problems += [f"{key}[{i}]: {p}" for p in _item_problems(item, field)]
+    if not problems and not data.get("queries") and not data.get("similar"):
+        problems.append('no "queries" and no "similar" items: nothing to score')
+    if problems:
+        shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        raise InvalidQuery(f"{path}: bad relevance set: {shown}. {FORMAT_HINT}")
     return data
+
+
+def _item_problems(item: Any, field: str) -> list[str]:
+    if not isinstance(item, dict):
+        return [f"expected an object, got {type(item).__name__} {str(item)[:40]!r}"]
+    out = []
+    value = item.get(field)
+    if not isinstance(value, str) or not value.strip():
+        out.append(f'"{field}" is missing or not a non-empty string')
+    rel = item.get("relevant")
+    if not isinstance(rel, dict) or not rel:
+        out.append('"relevant" is missing or not a non-empty {"<id>": grade} object')
+    elif not all(isinstance(g, (int, float)) and not isinstance(g, bool) and g >= 0 for g in rel.values()):
+        out.append('"relevant" grades must be numbers >= 0')
+    return out
 
 
 def dcg(gains: Sequence[float]) -> float:

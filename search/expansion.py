@@ -37,6 +37,7 @@ _LATIN_RUN = re.compile(r"[A-Za-z]+")
 _HANGUL = re.compile(r"[가-힣]")
 MAX_TAIL = 3  # characters of particle/ending a compound may carry ("손실만으로")
 MIN_VOWEL_MATCH = 0.4
+DOMINANCE = 3  # a gloss seen under a third as often as the phrase's usual one is dropped
 
 
 class Expander:
@@ -49,11 +50,8 @@ class Expander:
         # Phrase pairs, both directions: source term set → target terms.
         # (source terms as a set to test, the same in order to weigh, target terms)
         self.phrases: dict[str, list[tuple[frozenset[str], tuple[str, ...], tuple[str, ...]]]] = defaultdict(list)
-        for pair in g.get("pairs", []):
-            a, b = tuple(pair["a"]["terms"]), tuple(pair["b"]["terms"])
-            for src, dst in ((a, b), (b, a)):
-                if src and dst:
-                    self.phrases[src[0]].append((frozenset(src), src, dst))
+        for src, dst in dominant_pairs(g.get("pairs", [])):  # in glossary order
+            self.phrases[src[0]].append((frozenset(src), src, dst))
         # Lists in glossary order, not sets: a set's order changes with PYTHONHASHSEED, and
         # expansion order decides the order of terms (and of float additions) downstream.
         self.words: dict[str, list[str]] = defaultdict(list)
@@ -168,6 +166,27 @@ class Expander:
                 src = next((s for s in stems if word.lower().startswith(s)), "")
                 found.extend((t, src) for t in _closest(latin_vowels(word), cands))
         return found
+
+
+def dominant_pairs(rows: Iterable[Mapping[str, Any]]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """Phrase pairs in both directions, keeping for each source phrase only the targets of
+    one kind (Korean, English, acronym) glossed at least ``1/DOMINANCE`` as often as that
+    kind's most frequent one. A gloss names what the text means there, not always what
+    the phrase means: "강화학습(ReReFL)" names one paper's method once, while
+    "강화 학습(RL)" is written eight times; the method name is no translation of 강화학습."""
+    counts: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = defaultdict(int)
+    kinds: dict[tuple[str, ...], str] = {}
+    for row in rows:
+        a, b = tuple(row["a"]["terms"]), tuple(row["b"]["terms"])
+        kinds[a], kinds[b] = row["a"].get("kind", ""), row["b"].get("kind", "")
+        for src, dst in ((a, b), (b, a)):
+            if src and dst:
+                counts[(src, dst)] += int(row.get("count", 1))
+    best: dict[tuple[tuple[str, ...], str], int] = defaultdict(int)
+    for (src, dst), n in counts.items():
+        key = (src, kinds[dst])
+        best[key] = max(best[key], n)
+    return [(src, dst) for (src, dst), n in counts.items() if n * DOMINANCE >= best[(src, kinds[dst])]]
 
 
 def _closest(vowels: str, cands: list[tuple[str, str]]) -> list[str]:

@@ -7,8 +7,10 @@ checkout to a working page.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +68,12 @@ from search.layout import default_index_root
     show_default=True,
     help="Server processes answering in parallel ($PAPERSEARCH_WORKERS); they share the memory-mapped index. "
     "About one per core.",
+@click.option(
+    "--watch",
+    "watch",
+    multiple=True,
+    type=click.Path(path_type=Path, exists=True),
+    help="Digest folder to watch: new or changed digests are built and swapped in while serving (repeatable).",
 )
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 def serve_cmd(
@@ -78,6 +86,7 @@ def serve_cmd(
     reload_token: str | None,
     forwarded_allow_ips: str | None,
     workers: int,
+    watch: tuple[Path, ...],
     log_level: str,
 ) -> None:
     """Serve the search page at / and the JSON API at /api (OpenAPI docs at /docs).
@@ -87,12 +96,13 @@ def serve_cmd(
       papersearch serve                       # builds data/digests first if needed
       papersearch serve --index /tmp/ps-index --port 8080
       papersearch serve --workers 2           # one process per core
+      papersearch serve --watch data/digests  # daily ingest: new digests go live
       curl 'http://127.0.0.1:8000/api/search?q=다중%20턴%20강화학습&k=3'
     """
     try:
         _serve(
-            index_root or default_index_root(), host, port, model, build_if_missing, sources, reload_token, log_level,
-            forwarded_allow_ips, workers,
+            index_root or default_index_root(), host, port, model, build_if_missing, sources or watch, reload_token,
+            log_level, forwarded_allow_ips, workers, watch,
         )
     except PaperSearchError as e:
         raise click.ClickException(str(e)) from e
@@ -109,6 +119,7 @@ def _serve(
     log_level: str,
     forwarded_allow_ips: str | None = None,
     workers: int = 1,
+    watch: tuple[Path, ...] = (),
 ) -> None:
     import uvicorn
 
@@ -129,12 +140,17 @@ def _serve(
             dense = f"dense legs: {', '.join(report.legs)}" if report.dense else "dense: off (BM25 only)"
             click.echo(f"Indexed {report.papers} papers (build {report.build_id}); {dense}.", err=True)
 
+    # The port first: a busy one fails in a second, before the index and model load (and
+    # before the banner says where to open the page).
+    check_port(host, port)
     # uvicorn trusts X-Forwarded-For from loopback by default, which would let any local
     # process (or a proxy) choose the client address the reload check sees: off unless
     # the proxy is named. The reload check also refuses loopback requests that carry
     # forwarding headers (search/api.py, _reload_allowed).
     proxy = {"proxy_headers": True, "forwarded_allow_ips": forwarded_allow_ips} if forwarded_allow_ips else {"proxy_headers": False}
     if workers > 1:
+        if watch:
+            raise PaperSearchError("--watch needs one worker; with several, run `papersearch watch DIR --server URL` beside the server")
         _serve_workers(root, host, port, model, reload_token, log_level, workers, proxy)
         return
     app = create_app(root, model=model, reload_token=reload_token)
@@ -145,8 +161,10 @@ def _serve(
     if holder.loaded:
         engine = holder.current().engine
         state = f"legs: bm25, {', '.join(engine.ready_legs)}" if engine.dense_ready else f"BM25 only: {engine.model_notice}"
-        click.echo(f"Serving {len(engine.ids)} papers from {root} (build {engine.build_id}; {state})", err=True)
-    click.echo(f"Open http://{_display_host(host)}:{port}/  (API docs: /docs)", err=True)
+        click.echo(f"Serving {len(engine.ids)} papers from {root}, build {engine.build_id}; {state}", err=True)
+    if watch:
+        start_watching(holder, list(watch), root, model)
+    click.echo(f"Open http://{_display_host(host)}:{port}/ (API docs: /docs)", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, **proxy)
 
 
@@ -171,7 +189,7 @@ def _serve_workers(
     except (IndexNotFound, IndexCorrupt) as e:
         click.echo(f"note: {e}; /api answers 503 until one is built and reloaded", err=True)
     os.environ.update({ENV_ROOT: str(root), ENV_MODEL: model or "", ENV_TOKEN: reload_token or ""})
-    click.echo(f"Open http://{_display_host(host)}:{port}/  (API docs: /docs)", err=True)
+    click.echo(f"Open http://{_display_host(host)}:{port}/ (API docs: /docs)", err=True)
     click.echo(f"{workers} worker processes; `kill -HUP {os.getpid()}` or POST /api/reload reloads them all", err=True)
     uvicorn.run(
         f"{__name__}:worker_app", factory=True, workers=workers, host=host, port=port, log_level=log_level,
@@ -199,6 +217,39 @@ def worker_app() -> Any:
     parent = os.getppid()
     app.state.holder.after_reload = lambda: os.kill(parent, signal.SIGHUP)
     return app
+
+
+def start_watching(holder: Any, folders: list[Path], root: Path, model: str | None) -> Any:
+    """Build on new digests in a background thread and swap each build into ``holder``;
+    requests keep being answered by the old build until the new one is loaded."""
+    from index.watch import Watcher
+
+    def swap(_report: Any) -> None:
+        result = holder.reload()
+        click.echo(f"watch: now serving build {result['build_id']}", err=True)
+
+    watcher = Watcher(folders, root, model=model, on_built=swap, log=lambda msg: click.echo(msg, err=True))
+    watcher.start()
+    click.echo(f"Watching {', '.join(map(str, folders))} for new or changed digests", err=True)
+    return watcher
+
+
+def check_port(host: str, port: int) -> None:
+    """A one-line error when host:port cannot be listened on (mostly: taken). The probe
+    socket is closed again for uvicorn to bind; a process taking the port in between
+    still gets uvicorn's own error, but the common case, a server already running, is
+    told at once instead of after loading the index."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is fine
+        try:
+            sock.bind((host, port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"port {port} on {host} is already in use (another papersearch serve?); pick another with --port"
+                ) from None
+            raise click.ClickException(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
 
 
 def _display_host(host: str) -> str:

@@ -47,7 +47,7 @@ def test_build_human_summary_lists_problems(runner: CliRunner, digests: Path, tm
     (tmp_path / "empty.md").write_text("")
     result = runner.invoke(main, ["index", "build", "--source", str(digests), "--source", str(tmp_path / "empty.md"), "--index", str(tmp_path / "ix"), "--no-dense"])
     assert result.exit_code == 0, result.output
-    assert "Indexed 72 papers from 6 files" in result.stdout and "1 problems" in result.stdout
+    assert "Indexed 72 papers from 6 files" in result.stdout and "; 1 problem;" in result.stdout
     assert "empty.md:0: empty file" in result.stderr
 
 

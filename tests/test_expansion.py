@@ -79,3 +79,25 @@ def test_engine_reports_expansions_and_matched_terms(bm25_engine) -> None:
 def test_korean_query_reaches_english_only_term(bm25_engine) -> None:
     terms = bm25_engine.query_terms("에이전트 강화학습")
     assert terms["에이전트"] == 1.0 and 0 < terms.get("agent", 0) < 1
+
+
+def test_a_once_seen_method_name_is_no_translation_of_a_common_phrase(bm25_engine) -> None:
+    # "강화학습(ReReFL)" once in the corpus, "강화 학습(RL)" many times: the method name
+    # must not be offered as an expansion of 강화학습 (it once was, as `rerefl`).
+    terms = bm25_engine.query_terms("다중 턴 강화학습")
+    assert "rerefl" not in terms
+    assert "rl" in terms and terms["rl"] < 1.0
+
+
+def test_dominant_pairs_keep_equally_common_glosses() -> None:
+    from search.expansion import dominant_pairs
+
+    def row(a: list[str], b: list[str], n: int, kind: str = "acr") -> dict:
+        return {"a": {"terms": a, "kind": "ko"}, "b": {"terms": b, "kind": kind}, "count": n}
+
+    pairs = dominant_pairs([row(["강화", "학습"], ["rl"], 6), row(["강화", "학습"], ["rl"], 2), row(["강화", "학습"], ["rerefl"], 1),
+                            row(["강화", "학습"], ["reinforc", "learn"], 1, "en"), row(["알고리즘"], ["grpo"], 1), row(["알고리즘"], ["dgpo"], 1)])
+    targets = {dst for src, dst in pairs if src == ("강화", "학습")}
+    assert targets == {("rl",), ("reinforc", "learn")}  # kinds compete only among themselves
+    assert {dst for src, dst in pairs if src == ("알고리즘",)} == {("grpo",), ("dgpo",)}
+    assert (("rerefl",), ("강화", "학습")) in pairs  # the method name still finds its own phrase

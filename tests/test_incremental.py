@@ -333,7 +333,14 @@ def test_cli_full_flag_and_json_counts(copy: tuple[Path, Path]) -> None:
     assert {"added", "changed", "removed", "reused"} <= set(data)
     res = CliRunner().invoke(cli, ["index", "build", "--source", str(corpus), "--index", str(root), "--no-dense", "--full"])
     assert res.exit_code == 0, res.output
-    assert "0 added, 0 changed, 0 removed, 0 reused" in res.output
+    # --full redoes the work but the content did not change: every paper counts as
+    # unchanged (once reported as 0/0/0/0), none as reused from caches.
+    papers = data["added"] + data["changed"] + data["unchanged"]
+    assert f"0 added, 0 changed, 0 removed, {papers} unchanged (0 reused from caches)" in res.output
+    res = CliRunner().invoke(cli, ["index", "build", "--source", str(corpus), "--index", str(root), "--no-dense", "--full", "--json"])
+    full = json.loads(res.output[res.output.index("{"):])
+    assert (full["added"], full["changed"], full["removed"], full["unchanged"], full["reused"]) == (0, 0, 0, papers, 0)
+    assert full["papers"] == papers
 
 
 def test_cached_parse_equals_a_fresh_parse_with_papers_in_several_files(tmp_path: Path, digests: Path) -> None:

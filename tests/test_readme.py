@@ -35,3 +35,35 @@ def test_the_two_setup_commands_are_make_targets_and_ci_runs_the_test_one() -> N
         assert re.search(rf"^{cmd.split()[1]}:", makefile, flags=re.M), cmd
     assert "torch==2.13.0" in makefile  # the CPU build, installed before anything else
     assert "make test" in (REPO / ".ci" / "run").read_text()
+
+
+def _block_after(marker: str) -> str:
+    return README.split(marker, 1)[1].split("```", 1)[0]
+
+
+def test_readme_cli_and_api_examples_match_a_real_run(bm25_engine) -> None:
+    """The CLI and API examples once disagreed (60 vs 61 matches, other first hits): both
+    must show what the sample corpus gives now."""
+    query = "다중 턴 강화학습"
+    cli = _block_after(f'$ papersearch search "{query}" --index /tmp/readme-ix --k 3')
+    total = int(re.search(rf"(\d+) matches for '{query}' \(mode bm25\)", cli).group(1))
+    cli_hits = re.findall(r"^\s+(\d{4}\.\d{5})\s+\S+\s+score (\d+\.\d+)", cli, flags=re.M)
+    real = bm25_engine.search(query, k=3)  # hybrid asked, BM25 answers: as in the README
+    assert total == real.total
+    assert [(pid, float(s)) for pid, s in cli_hits] == [(h.paper.id, round(h.score, 4)) for h in real.results]
+
+    api = _block_after(f'$ curl -s -G localhost:8000/api/search --data-urlencode "q={query}" -d k=2')
+    assert f'"total": {real.total},' in api
+    assert re.findall(r'"rank": \d+, "id": "([\d.]+)"', api) == [h.paper.id for h in real.results[:2]]
+    assert f'"score": {round(real.results[0].score, 6)}' in api
+
+
+def test_readme_relevance_file_example_is_valid(tmp_path) -> None:
+    import json
+
+    from search.evaluate import load_qrels
+
+    example = README.split("The relevance file is JSON", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    path = tmp_path / "qrels.json"
+    path.write_text(example, encoding="utf-8")
+    assert load_qrels(path) == json.loads(example)

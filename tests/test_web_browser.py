@@ -86,7 +86,8 @@ def test_korean_query_results_scores_and_similar(page, base_url: str) -> None:
     expect(ui_tars.locator(".snippet mark").first).to_be_visible()
     marks = ui_tars.locator(".snippet mark").all_inner_texts()
     assert any("강화학습" in m for m in marks), marks
-    assert ui_tars.locator("a.title").get_attribute("href") == "https://arxiv.org/abs/2509.02544"
+    assert ui_tars.locator("a.title").get_attribute("href") == "/paper/2509.02544"  # the paper view
+    assert ui_tars.locator("a.source").get_attribute("href") == "https://arxiv.org/abs/2509.02544"
 
     ui_tars.locator(".score-btn").click()
     scores = ui_tars.locator(".scores")
@@ -99,7 +100,7 @@ def test_korean_query_results_scores_and_similar(page, base_url: str) -> None:
     similar = ui_tars.locator(".similar li")
     expect(similar).to_have_count(5)
     assert "UI-TARS-2" not in " ".join(similar.all_inner_texts())
-    assert "q=" in page.url and "mode=hybrid" in page.url
+    assert "q=" in page.url and "mode=" not in page.url  # hybrid, the default, stays out of the URL
 
     shot = os.environ.get("PAPERSEARCH_SCREENSHOT")
     if shot:

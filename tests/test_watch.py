@@ -1,0 +1,99 @@
+"""Daily ingest end to end: a running server answers with a paper from a digest dropped
+into the watched folder, without a restart; a broken digest is reported and the served
+index stays as it was."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+
+from index.build import build_index
+from index.watch import Watcher, diff, snapshot
+from search.api import create_app
+from tests.api_support import serve_in_thread
+
+NEW_DIGEST = """# 2026-02-02 Daily Papers (Top 5)
+
+## 1. [Zorbulaxian Lattices for Retrieval](https://huggingface.co/papers/2602.00001)
+**Upvotes**: 7
+
+### 📌 요약
+조르불락시안(Zorbulaxian) 격자로 검색 색인을 압축하는 방법을 제안한다.
+
+### 📝 초록 (번역)
+본 논문은 Zorbulaxian 격자를 이용한 검색 색인 압축 기법을 소개한다.
+"""
+
+
+def wait_for(check, what: str, limit: float = 180.0):
+    """Poll until ``check()`` is truthy; the limit only stops a hung test, it measures nothing."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting for {what}")
+
+
+def test_new_digest_goes_live_and_a_broken_one_is_held(tmp_path: Path, digests: Path) -> None:
+    src, root = tmp_path / "digests", tmp_path / "ix"
+    shutil.copytree(digests, src)
+    build_index([src], root, dense="off", progress=False)
+    app = create_app(root)
+    holder = app.state.holder
+    lines: list[str] = []
+    watcher = Watcher([src], root, interval=0.1, on_built=lambda _r: holder.reload(), log=lines.append)
+    with serve_in_thread(app) as url:
+        first = httpx.get(f"{url}/api/health").json()["build_id"]
+        watcher.start()
+        try:
+            (src / "2026-02-02.md").write_text(NEW_DIGEST, encoding="utf-8")
+
+            def found() -> httpx.Response | None:
+                r = httpx.get(f"{url}/api/search", params={"q": "Zorbulaxian", "mode": "bm25"})
+                return r if r.json()["results"] else None
+
+            res = wait_for(found, "the new paper to be served")
+            assert res.json()["results"][0]["id"] == "2602.00001"
+            second = res.headers["X-Index-Build"]
+            assert second != first and httpx.get(f"{url}/api/health").json()["papers"] == 73
+            assert any("1 new digest file(s): 2026-02-02.md" in line for line in lines), lines
+            assert any("1 added, 0 changed, 0 removed" in line for line in lines), lines
+
+            # A broken digest: reported by file and line, nothing built, still served.
+            (src / "2026-02-03.md").write_text("# 2026-02-03 Daily Papers\n\n## 1. A paper without its link\n\n### 📌 요약\n요약.\n")
+            wait_for(lambda: any("2026-02-03.md:3" in line for line in lines), "the problem to be logged")
+            assert any("served index is unchanged" in line for line in lines)
+            time.sleep(0.5)  # a few more polls: the held file must not be built meanwhile
+            assert httpx.get(f"{url}/api/health").json()["build_id"] == second
+            assert httpx.get(f"{url}/api/search", params={"q": "Zorbulaxian", "mode": "bm25"}).json()["results"]
+        finally:
+            watcher.stop()
+
+
+def test_snapshot_diff_names_new_changed_and_removed_files(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("a")
+    (tmp_path / "b.md").write_text("b")
+    (tmp_path / "notes.txt").write_text("not a digest")
+    before = snapshot([tmp_path])
+    (tmp_path / "a.md").write_text("a, edited")
+    (tmp_path / "b.md").unlink()
+    (tmp_path / "c.md").write_text("c")
+    changes = diff(before, snapshot([tmp_path]))
+    assert [Path(p).name for p in changes.added] == ["c.md"]
+    assert [Path(p).name for p in changes.changed] == ["a.md"]
+    assert [Path(p).name for p in changes.removed] == ["b.md"]
+    assert "1 new, 1 changed, 1 removed" in changes.describe()
+
+
+def test_watch_command_needs_an_existing_folder(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from search.cli import main
+
+    result = CliRunner().invoke(main, ["watch", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "does not exist" in result.output
