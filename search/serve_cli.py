@@ -68,6 +68,7 @@ from search.layout import default_index_root
     show_default=True,
     help="Server processes answering in parallel ($PAPERSEARCH_WORKERS); they share the memory-mapped index. "
     "About one per core.",
+)
 @click.option(
     "--watch",
     "watch",
