@@ -71,7 +71,7 @@ def test_similar_to_several_papers(request: pytest.FixtureRequest, client_name: 
     got = [h["id"] for h in body["results"]]
     assert len(got) == 10 and not set(got) & set(ids) and len(set(got)) == 10
     assert body["query"] == ", ".join(ids)
-    assert body["mode"] == ("dense" if client_name == "dense" else "bm25")
+    assert body["mode"] == ("hybrid" if client_name == "dense" else "bm25")  # similar papers' default
     # Fused from each paper's own list: the top hit is in at least one of them.
     singles = [{h["id"] for h in client.get(f"/api/papers/{i}/similar", params={"k": 100}).json()["results"]} for i in ids]
     assert got[0] in singles[0] | singles[1]

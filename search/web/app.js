@@ -292,7 +292,7 @@ async function likeThese(ids) {
     const data = await api("/api/similar", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ ids, k: PAGE, mode: "dense" }),
+      body: JSON.stringify({ ids, k: PAGE }),  // the server's default for similar papers
     });
     setNotice(data);
     for (const hit of data.results) $("#like-results").append(hitNode(hit));
@@ -421,7 +421,11 @@ async function health() {
 function setModes(h) {
   const available = Array.isArray(h.modes) ? h.modes : (h.dense ? ["hybrid", "bm25", "dense"] : ["bm25"]);
   const wanted = new URLSearchParams(location.search).get("mode") || mode();
-  const names = Array.isArray(h.modes) ? h.modes : ["hybrid", "bm25", "dense"];
+  // The three modes always show (greyed out when the index cannot answer them); one
+  // per dense leg only when there are several legs to choose between.
+  const base = ["hybrid", "bm25", "dense"];
+  const legs = Array.isArray(h.modes) ? h.modes.filter((m) => !base.includes(m)) : [];
+  const names = legs.length > 1 ? base.concat(legs) : base;
   const box = $("#modes");
   box.replaceChildren();
   for (const m of names) {
