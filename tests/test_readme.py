@@ -41,14 +41,14 @@ def _block_after(marker: str) -> str:
     return README.split(marker, 1)[1].split("```", 1)[0]
 
 
-def test_readme_cli_and_api_examples_match_a_real_run(bm25_engine) -> None:
+def test_readme_cli_and_api_examples_match_a_real_run(bundled_engine) -> None:
     """The CLI and API examples once disagreed (60 vs 61 matches, other first hits): both
     must show what the sample corpus gives now."""
     query = "다중 턴 강화학습"
     cli = _block_after(f'$ papersearch search "{query}" --index /tmp/readme-ix --k 3')
-    total = int(re.search(rf"(\d+) matches for '{query}' \(mode bm25\)", cli).group(1))
+    total = int(re.search(rf"(\d+) matches for '{query}' \(mode hybrid\)", cli).group(1))
     cli_hits = re.findall(r"^\s+(\d{4}\.\d{5})\s+\S+\s+score (\d+\.\d+)", cli, flags=re.M)
-    real = bm25_engine.search(query, k=3)  # hybrid asked, BM25 answers: as in the README
+    real = bundled_engine.search(query, k=3)  # the default: hybrid over bm25, e5 and use
     assert total == real.total
     assert [(pid, float(s)) for pid, s in cli_hits] == [(h.paper.id, round(h.score, 4)) for h in real.results]
 
