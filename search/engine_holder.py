@@ -29,7 +29,7 @@ class Served:
 
     engine: SearchEngine
     snippets: Snippeter
-    build_dir: Path
+    build_dir: Path | str  # a build folder, or a Milvus collection's name
     loaded_at: float
 
 
@@ -46,6 +46,11 @@ class EngineHolder:
         if served is None:
             raise IndexNotFound(self.load_error or f"no index loaded from {self.layout.root}")
         return served
+
+    @property
+    def location(self) -> str:
+        """Where the index is read from, for /api/health."""
+        return str(self.layout.root)
 
     @property
     def loaded(self) -> bool:

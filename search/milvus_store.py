@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -51,6 +52,9 @@ def connect(uri: str) -> Any:
             "the Milvus engine needs the milvus extra: pip install -e '.[milvus]' "
             "(pymilvus, and milvus-lite for a local file URI)"
         ) from None
+    # pymilvus logs every failed call itself, tracebacks included; the errors raised
+    # here carry the message once, so its own logging stays quiet below CRITICAL.
+    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
     try:
         return MilvusClient(uri=uri)
     except Exception as e:  # pymilvus raises MilvusException, ConnectionError, or milvus-lite's errors

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from search.engine_choice import engine_options, milvus_uri
 from search.errors import PaperSearchError
 from search.layout import default_index_root
 
@@ -49,6 +50,7 @@ from search.layout import default_index_root
     help="Accept POST /api/reload from non-loopback clients sending this X-Reload-Token ($PAPERSEARCH_RELOAD_TOKEN).",
 )
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@engine_options
 def serve_cmd(
     index_root: Path | None,
     host: str,
@@ -58,6 +60,8 @@ def serve_cmd(
     sources: tuple[Path, ...],
     reload_token: str | None,
     log_level: str,
+    engine: str,
+    milvus_uri_: str | None,
 ) -> None:
     """Serve the search page at / and the JSON API at /api (OpenAPI docs at /docs).
 
@@ -65,10 +69,12 @@ def serve_cmd(
     Example:
       papersearch serve                       # builds data/digests first if needed
       papersearch serve --index /tmp/ps-index --port 8080
+      papersearch serve --engine milvus --milvus-uri http://milvus:19530
       curl 'http://127.0.0.1:8000/api/search?q=다중%20턴%20강화학습&k=3'
     """
+    uri = milvus_uri(engine, milvus_uri_)
     try:
-        _serve(index_root or default_index_root(), host, port, model, build_if_missing, sources, reload_token, log_level)
+        _serve(index_root or default_index_root(), host, port, model, build_if_missing, sources, reload_token, log_level, uri)
     except PaperSearchError as e:
         raise click.ClickException(str(e)) from e
 
@@ -82,13 +88,21 @@ def _serve(
     sources: tuple[Path, ...],
     reload_token: str | None,
     log_level: str,
+    uri: str | None = None,
 ) -> None:
     import uvicorn
 
     from search.api import create_app
+    from search.engine_holder import EngineHolder
     from search.layout import IndexLayout
 
-    if not IndexLayout(root).has_index():
+    holder: EngineHolder | None = None
+    if uri is not None:
+        from search.milvus_holder import MilvusHolder
+
+        holder = MilvusHolder(uri, model=model)
+    has_index = holder.has_index() if holder is not None else IndexLayout(root).has_index()
+    if not has_index:
         if not build_if_missing:
             click.echo(f"note: no index at {root}; /api answers 503 until one is built and reloaded", err=True)
         else:
@@ -101,8 +115,12 @@ def _serve(
             report = build_index(srcs, root, model=model, log=lambda msg: click.echo(msg, err=True))
             dense = f"dense: {report.model}" if report.dense else "dense: off (BM25 only)"
             click.echo(f"Indexed {report.papers} papers (build {report.build_id}); {dense}.", err=True)
+            if uri is not None:
+                from search.engine_choice import publish
 
-    app = create_app(root, model=model, reload_token=reload_token)
+                publish(uri, root, log=lambda msg: click.echo(msg, err=True))
+
+    app = create_app(root, model=model, reload_token=reload_token, holder=holder)
     holder = app.state.holder
     # Load before listening: a bad model or an incompatible index fails here, as a
     # one-line error, instead of as a traceback inside the server's start-up.
@@ -110,7 +128,7 @@ def _serve(
     if holder.loaded:
         engine = holder.current().engine
         state = "dense + BM25" if engine.dense_ready else f"BM25 only ({engine.model_notice})"
-        click.echo(f"Serving {len(engine.ids)} papers from {root} (build {engine.build_id}; {state})", err=True)
+        click.echo(f"Serving {len(engine.ids)} papers from {app.state.holder.location} (build {engine.build_id}; {state})", err=True)
     click.echo(f"Open http://{_display_host(host)}:{port}/  (API docs: /docs)", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level)
 
