@@ -58,7 +58,11 @@ def connect(uri: str) -> Any:
     try:
         return MilvusClient(uri=uri)
     except Exception as e:  # pymilvus raises MilvusException, ConnectionError, or milvus-lite's errors
-        raise MilvusUnavailable(f"cannot open Milvus at {uri!r}: {_first_line(e)}") from e
+        hint = (
+            " (Milvus Lite opens a file from one process at a time: stop the `papersearch serve` "
+            "or build using it, or run a Milvus server for concurrent use)" if is_lite(uri) else ""
+        )
+        raise MilvusUnavailable(f"cannot open Milvus at {uri!r}: {_first_line(e)}{hint}") from e
 
 
 @contextlib.contextmanager
