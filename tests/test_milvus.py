@@ -203,3 +203,26 @@ def test_api_serves_the_milvus_engine(milvus_uri: str, local: SearchEngine) -> N
         assert client.get("/api/papers/2509.02479").json()["id"] == "2509.02479"
         assert client.get("/api/papers/0000.00000").status_code == 404
         assert holder.reload()["status"] == "unchanged"  # the alias has not moved
+
+
+def test_several_dense_legs_each_get_a_field_and_a_mode(dense_index: Path, tmp_path: Path) -> None:
+    # The planned manifest shape: "dense_legs", vectors under dense/<name>/ (here twice the
+    # tiny model's, so the legs agree and the fused dense ranking equals each leg's).
+    build = copy_build(IndexLayout(dense_index).current_build(), tmp_path / "b", "20300101T000000.000001-legs")
+    manifest = read_json(build / "manifest.json")
+    legs = []
+    for name in ("e5", "use"):
+        (build / "dense" / name).mkdir()
+        shutil.copy(build / "dense" / "vectors.npy", build / "dense" / name / "vectors.npy")
+        legs.append({**manifest["dense"], "name": name})
+    write_json(build / "manifest.json", {**manifest, "dense": None, "dense_legs": legs})
+    uri = str(tmp_path / "legs.db")
+    assert publish_build(build, uri).legs == ["e5", "use"]
+    engine = MilvusEngine(uri)
+    assert list(engine.dense_legs) == ["e5", "use"] and engine.dense_ready
+    one = [h.paper.id for h in engine.search(QUERY, k=5, mode="e5").results]
+    assert [h.paper.id for h in engine.search(QUERY, k=5, mode="dense").results] == one
+    hybrid = engine.search(QUERY, k=5, mode="hybrid")
+    assert hybrid.results[0].bm25 is not None and hybrid.results[0].dense is not None
+    with pytest.raises(InvalidQuery):
+        engine.search(QUERY, mode="nope")
