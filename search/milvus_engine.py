@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from search.dense_legs import DenseLeg, dense_legs
+from search.dense_legs import dense_legs
 from search.encoder import Encoder, Prompts, canonical_model_name
+from search.milvus_parts import MilvusLeg, PaperIds
 from search.engine import CANDIDATES, FUSIONS, Filters, _check_page, _check_text, MAX_TEXT_CHARS, MAX_QUERY_CHARS
 from search.errors import InvalidQuery, ModelMismatch, ModelUnavailable, PaperNotFound
 from search.expansion import Expander
@@ -39,19 +40,6 @@ from search.tokenizer import KiwiTokenizer, TokenizerSettings
 
 # Exact sparse search: no small weights dropped from the query (the build drops none either).
 SPARSE_PARAMS = {"metric_type": "IP", "params": {"drop_ratio_search": 0.0}}
-
-
-class MilvusLeg:
-    """One dense leg: its Milvus field and, once loaded, the encoder for its queries."""
-
-    def __init__(self, leg: DenseLeg) -> None:
-        self.name = leg.name
-        self.meta = leg.meta
-        self.field = leg_field(leg.name)
-        self.encoder: Encoder | None = None
-        spec = leg.meta.get("index") or {}
-        ef = {"ef": int(spec.get("efSearch", 128))} if spec.get("type") == "hnsw" else {}
-        self.params = {"metric_type": "IP", "params": ef}
 
 
 class MilvusEngine:
@@ -130,8 +118,12 @@ class MilvusEngine:
         return str(self.manifest.get("build_id", self.collection))
 
     @property
-    def ids(self) -> list[str]:
-        """Every paper id, read once on first use (the local engine holds them all anyway)."""
+    def ids(self) -> PaperIds:
+        """Every paper id, like ``SearchEngine.ids``; its length needs no read (health
+        checks ask it), the ids themselves are read from Milvus on first use."""
+        return PaperIds(self)
+
+    def _all_ids(self) -> list[str]:
         if self._ids is None:
             with milvus_errors("listing papers"):
                 it = self.client.query_iterator(self.collection, batch_size=MAX_QUERY_ROWS // 2, filter='id != ""', output_fields=["id"])
@@ -281,3 +273,4 @@ class MilvusEngine:
         matched = tuple(t for t, w in terms.items() if w > 0 and self.column.get(t) in present)
         dense = next((f.legs[n] for n in self.dense_legs if f.legs.get(n) is not None), None)
         return SearchHit(rank, Paper.from_dict(row["record"]), f.score, bm25_hit, dense, matched)
+
