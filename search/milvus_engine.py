@@ -173,7 +173,8 @@ class MilvusEngine:
                 leg = self.dense_legs[name]
                 assert leg.encoder is not None
                 rankings[name] = self._ann(leg, leg.encoder.encode_queries([query])[0].tolist(), depth, expr)
-        total = self.paper_count if effective == "dense" and not filters and len(legs) == 1 else None
+        # Dense legs give every paper a similarity; a fused or BM25 pool is counted as found.
+        total = self.paper_count if "bm25" not in legs and len(legs) == 1 and not filters else None
         return self._respond(query, mode, effective, notice, rankings, k, offset, fusion, rrf_k, weights, terms, total)
 
     def similar(self, paper_id: str | None = None, text: str | None = None, k: int = 10, mode: str = "dense") -> SearchResponse:
@@ -182,6 +183,7 @@ class MilvusEngine:
         if (paper_id is None) == (text is None):
             raise InvalidQuery("give either a paper id or a text")
         stored: dict[str, Any] = {}
+        exclude = None
         if paper_id is not None:
             fields = ["record"] + [leg.field for leg in self.dense_legs.values()]
             rows = self._get([paper_id.strip()], fields)
@@ -189,7 +191,7 @@ class MilvusEngine:
                 raise PaperNotFound(f"no paper with id {paper_id!r} in the index")
             stored = rows[0]
             paper = Paper.from_dict(stored["record"])
-            source, mlt_text = paper.id, f"{paper.title}\n{paper.summary}"
+            source, exclude, mlt_text = paper.id, paper.id, f"{paper.title}\n{paper.summary}"
             usable = list(self.dense_legs)
         else:
             source = mlt_text = _check_text(text or "", "text", MAX_TEXT_CHARS)
@@ -199,7 +201,7 @@ class MilvusEngine:
         rankings: dict[str, list[ScoredId]] = {}
         if "bm25" in legs:
             own = {t: 1.0 for t in self.tokenizer.tokenize(mlt_text)}
-            rankings["bm25"] = [h for h in self._bm25(own, depth, "") if h.id != paper_id]
+            rankings["bm25"] = [h for h in self._bm25(own, depth, "") if h.id != exclude]
         for name in legs:
             if name != "bm25":
                 leg = self.dense_legs[name]
@@ -208,7 +210,7 @@ class MilvusEngine:
                 else:
                     assert leg.encoder is not None
                     vector = leg.encoder.encode_queries([mlt_text])[0].tolist()
-                rankings[name] = [h for h in self._ann(leg, vector, depth, "") if h.id != paper_id][: depth - 1]
+                rankings[name] = [h for h in self._ann(leg, vector, depth, "") if h.id != exclude][: depth - 1]
         return self._respond(source, mode, effective, notice, rankings, k, 0, "rrf", DEFAULT_RRF_K, None, {}, None)
 
     # -- helpers --------------------------------------------------------------------
