@@ -22,6 +22,7 @@ from search.milvus_engine import MilvusEngine  # noqa: E402
 from search.milvus_store import DEFAULT_ALIAS, MilvusUnavailable, build_collections, connect, filter_expression, served_collection  # noqa: E402
 
 QUERY = "다중 턴 강화학습"
+_SHARED: set[str] = set()  # the module fixture's Milvus Lite file, served for every test
 
 
 def copy_build(build: Path, dest: Path, build_id: str) -> Path:
@@ -32,6 +33,19 @@ def copy_build(build: Path, dest: Path, build_id: str) -> Path:
     return dest
 
 
+@pytest.fixture(autouse=True)
+def _stop_lite_servers():  # type: ignore[no-untyped-def]
+    """Milvus Lite serves each file from gRPC threads inside this process until it exits;
+    a dozen of them at once starve each other on a small machine (new connections time
+    out), so each test's own files are released when it ends (the module's one is kept)."""
+    yield
+    from milvus_lite.server_manager import server_manager_instance as servers
+
+    for path in list(servers._servers):
+        if path not in _SHARED:
+            servers.release_server(path)
+
+
 @pytest.fixture(scope="module")
 def local(dense_engine: SearchEngine) -> SearchEngine:
     return dense_engine
@@ -40,6 +54,7 @@ def local(dense_engine: SearchEngine) -> SearchEngine:
 @pytest.fixture(scope="module")
 def milvus_uri(dense_index: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
     uri = str(tmp_path_factory.mktemp("milvus") / "ix.db")
+    _SHARED.add(str(Path(uri).resolve()))
     publish_build(IndexLayout(dense_index).current_build(), uri)
     return uri
 
@@ -196,7 +211,7 @@ def test_api_serves_the_milvus_engine(milvus_uri: str, local: SearchEngine) -> N
     holder = MilvusHolder(milvus_uri)
     with TestClient(create_app("/unused", holder=holder)) as client:
         r = client.get("/api/search", params={"q": QUERY, "k": 3})
-        assert r.status_code == 200
+        assert r.status_code == 200, r.text
         assert r.json()["results"][0]["snippet"]
         health = client.get("/api/health").json()
         assert health["index"] == milvus_uri and health["papers"] == len(local.ids)
