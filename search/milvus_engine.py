@@ -29,7 +29,6 @@ from search.milvus_store import (
     MilvusUnavailable,
     connect,
     filter_expression,
-    leg_field,
     milvus_errors,
     read_lexicon,
     served_collection,
