@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from search.engine_choice import engine_options, milvus_uri
 from search.errors import PaperSearchError
 from search.layout import default_index_root
 
@@ -68,6 +69,7 @@ from search.layout import default_index_root
     "About one per core.",
 )
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@engine_options
 def serve_cmd(
     index_root: Path | None,
     host: str,
@@ -79,6 +81,8 @@ def serve_cmd(
     forwarded_allow_ips: str | None,
     workers: int,
     log_level: str,
+    engine: str,
+    milvus_uri_: str | None,
 ) -> None:
     """Serve the search page at / and the JSON API at /api (OpenAPI docs at /docs).
 
@@ -87,12 +91,14 @@ def serve_cmd(
       papersearch serve                       # builds data/digests first if needed
       papersearch serve --index /tmp/ps-index --port 8080
       papersearch serve --workers 2           # one process per core
+      papersearch serve --engine milvus --milvus-uri http://milvus:19530
       curl 'http://127.0.0.1:8000/api/search?q=다중%20턴%20강화학습&k=3'
     """
+    uri = milvus_uri(engine, milvus_uri_)
     try:
         _serve(
             index_root or default_index_root(), host, port, model, build_if_missing, sources, reload_token, log_level,
-            forwarded_allow_ips, workers,
+            forwarded_allow_ips, workers, uri,
         )
     except PaperSearchError as e:
         raise click.ClickException(str(e)) from e
@@ -109,13 +115,21 @@ def _serve(
     log_level: str,
     forwarded_allow_ips: str | None = None,
     workers: int = 1,
+    uri: str | None = None,
 ) -> None:
     import uvicorn
 
     from search.api import create_app
+    from search.engine_holder import EngineHolder
     from search.layout import IndexLayout
 
-    if not IndexLayout(root).has_index():
+    holder: EngineHolder | None = None
+    if uri is not None:
+        from search.milvus_holder import MilvusHolder
+
+        holder = MilvusHolder(uri, model=model)
+    has_index = holder.has_index() if holder is not None else IndexLayout(root).has_index()
+    if not has_index:
         if not build_if_missing:
             click.echo(f"note: no index at {root}; /api answers 503 until one is built and reloaded", err=True)
         else:
@@ -128,6 +142,10 @@ def _serve(
             report = build_index(srcs, root, model=model, log=lambda msg: click.echo(msg, err=True))
             dense = f"dense legs: {', '.join(report.legs)}" if report.dense else "dense: off (BM25 only)"
             click.echo(f"Indexed {report.papers} papers (build {report.build_id}); {dense}.", err=True)
+            if uri is not None:
+                from search.engine_choice import publish
+
+                publish(uri, root, log=lambda msg: click.echo(msg, err=True))
 
     # uvicorn trusts X-Forwarded-For from loopback by default, which would let any local
     # process (or a proxy) choose the client address the reload check sees: off unless
@@ -135,9 +153,11 @@ def _serve(
     # forwarding headers (search/api.py, _reload_allowed).
     proxy = {"proxy_headers": True, "forwarded_allow_ips": forwarded_allow_ips} if forwarded_allow_ips else {"proxy_headers": False}
     if workers > 1:
+        if uri is not None:
+            raise click.UsageError("--workers above 1 serves the local engine only; run one `serve` per core with --engine milvus")
         _serve_workers(root, host, port, model, reload_token, log_level, workers, proxy)
         return
-    app = create_app(root, model=model, reload_token=reload_token)
+    app = create_app(root, model=model, reload_token=reload_token, holder=holder)
     holder = app.state.holder
     # Load before listening: a bad model or an incompatible index fails here, as a
     # one-line error, instead of as a traceback inside the server's start-up.
@@ -145,7 +165,7 @@ def _serve(
     if holder.loaded:
         engine = holder.current().engine
         state = f"legs: bm25, {', '.join(engine.ready_legs)}" if engine.dense_ready else f"BM25 only: {engine.model_notice}"
-        click.echo(f"Serving {len(engine.ids)} papers from {root} (build {engine.build_id}; {state})", err=True)
+        click.echo(f"Serving {len(engine.ids)} papers from {holder.location} (build {engine.build_id}; {state})", err=True)
     click.echo(f"Open http://{_display_host(host)}:{port}/  (API docs: /docs)", err=True)
     uvicorn.run(app, host=host, port=port, log_level=log_level, **proxy)
 
