@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from search.dense_legs import DenseLeg, dense_legs
 from search.errors import IndexCorrupt
 from search.layout import BuildFiles
 from search.milvus_store import (
@@ -83,8 +82,8 @@ def _publish(build_dir: Path, uri: str, alias: str, log: Callable[[str], None], 
     client = connect(uri)
     name = collection_name(alias, str(manifest["build_id"]))
     previous = served_collection(client, alias)
-    legs = dense_legs(manifest, files)
-    report = PublishReport(uri, alias, name, previous, int(manifest["papers"]), [leg.name for leg in legs])
+    legs: list[dict[str, Any]] = list(manifest.get("dense_legs") or ())  # one Milvus field per leg
+    report = PublishReport(uri, alias, name, previous, int(manifest["papers"]), [str(leg["name"]) for leg in legs])
     if previous == name:
         log(f"Milvus alias {alias!r} already serves build {manifest['build_id']}")
         report.seconds = time.perf_counter() - t0
@@ -94,7 +93,7 @@ def _publish(build_dir: Path, uri: str, alias: str, log: Callable[[str], None], 
         if client.has_collection(c):
             client.drop_collection(c)
     _create_collection(client, name, legs, manifest)
-    vectors = {leg.name: _load_vectors(leg, report.papers) for leg in legs}
+    vectors = {leg["name"]: _load_vectors(files, leg, report.papers) for leg in legs}
     records = files.iter_papers()
     rows = 0
     for start in range(0, report.papers, batch_rows):
@@ -111,7 +110,7 @@ def _publish(build_dir: Path, uri: str, alias: str, log: Callable[[str], None], 
                 "bm25": sparse,
             }
             for leg in legs:
-                row[leg_field(leg.name)] = vectors[leg.name][i].tolist()
+                row[leg_field(leg["name"])] = vectors[leg["name"]][i].tolist()
             batch.append(row)
         client.insert(name, batch)
         rows += len(batch)
@@ -131,7 +130,7 @@ def _publish(build_dir: Path, uri: str, alias: str, log: Callable[[str], None], 
     return report
 
 
-def _create_collection(client: Any, name: str, legs: list[DenseLeg], manifest: dict[str, Any]) -> None:
+def _create_collection(client: Any, name: str, legs: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
     from pymilvus import DataType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -144,8 +143,8 @@ def _create_collection(client: Any, name: str, legs: list[DenseLeg], manifest: d
     # drop_ratio_build 0: keep every posting, so sparse search is exact, like the local BM25.
     index.add_index("bm25", index_type="SPARSE_INVERTED_INDEX", metric_type="IP", params={"drop_ratio_build": 0.0})
     for leg in legs:
-        schema.add_field(leg_field(leg.name), DataType.FLOAT_VECTOR, dim=leg.dim)
-        index.add_index(leg_field(leg.name), metric_type="IP", **_dense_index(leg.meta.get("index") or {}))
+        schema.add_field(leg_field(leg["name"]), DataType.FLOAT_VECTOR, dim=int(leg["dim"]))
+        index.add_index(leg_field(leg["name"]), metric_type="IP", **_dense_index(leg.get("index") or {}))
     for scalar in ("date", "upvotes"):  # filters on millions of rows should not scan
         index.add_index(scalar, index_type="INVERTED")
     client.create_collection(name, schema=schema, index_params=index, properties={"papersearch.build_id": str(manifest["build_id"])})
@@ -192,12 +191,13 @@ def _bm25_rows(bm25_dir: Path) -> _BM25Rows:
     return _BM25Rows(bm25_dir)
 
 
-def _load_vectors(leg: DenseLeg, papers: int) -> np.ndarray:
-    if leg.vectors is None or not leg.vectors.exists():
-        raise IndexCorrupt(f"dense leg {leg.name!r} has no vectors file ({leg.vectors})")
-    vectors = np.load(leg.vectors, mmap_mode="r", allow_pickle=False)
-    if vectors.shape != (papers, leg.dim):
-        raise IndexCorrupt(f"dense leg {leg.name!r} vectors are {vectors.shape}, expected ({papers}, {leg.dim})")
+def _load_vectors(files: BuildFiles, leg: dict[str, Any], papers: int) -> np.ndarray:
+    name, dim, path = leg["name"], int(leg["dim"]), files.leg_vectors(leg["name"])
+    if not path.exists():
+        raise IndexCorrupt(f"dense leg {name!r} has no vectors file ({path})")
+    vectors = np.load(path, mmap_mode="r", allow_pickle=False)
+    if vectors.shape != (papers, dim):
+        raise IndexCorrupt(f"dense leg {name!r} vectors are {vectors.shape}, expected ({papers}, {dim})")
     return vectors
 
 

@@ -13,16 +13,32 @@ them can serve one cluster, and none holds every paper in memory as the local en
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from search.dense_legs import dense_legs
-from search.encoder import Encoder, Prompts, canonical_model_name
-from search.milvus_parts import MilvusLeg, PaperIds
-from search.engine import CANDIDATES, FUSIONS, Filters, _check_page, _check_text, MAX_TEXT_CHARS, MAX_QUERY_CHARS
-from search.errors import InvalidQuery, ModelMismatch, ModelUnavailable, PaperNotFound
+from search.encoders import Encoder
+from search.engine import (
+    _POOL,
+    CANDIDATES,
+    DEFAULT_WEIGHTS,
+    MAX_QUERY_CHARS,
+    MAX_TEXT_CHARS,
+    MLT_CHARS,
+    SIMILAR_MODE,
+    SIMILAR_WEIGHTS,
+    Filters,
+    SearchEngine,
+    _check_fusion,
+    _check_page,
+    _check_text,
+    _Plan,
+    attach_encoders,
+    plan_legs,
+)
+from search.errors import InvalidQuery, PaperNotFound
 from search.expansion import Expander
 from search.fusion import DEFAULT_RRF_K, fuse
+from search.milvus_parts import MilvusLeg, PaperIds
 from search.milvus_store import (
     DEFAULT_ALIAS,
     MAX_QUERY_ROWS,
@@ -34,7 +50,7 @@ from search.milvus_store import (
     served_collection,
 )
 from search.records import FusedHit, Paper, ScoredId
-from search.results import MODES, SearchHit, SearchResponse
+from search.results import SearchHit, SearchResponse
 from search.tokenizer import KiwiTokenizer, TokenizerSettings
 
 # Exact sparse search: no small weights dropped from the query (the build drops none either).
@@ -46,11 +62,20 @@ class MilvusEngine:
     change what this object answers from (reload to follow it, as with the local engine)."""
 
     engine = "milvus"
+    # What the index can do, read from ``dense_legs`` alone: the local engine's own code.
+    ready_legs = SearchEngine.ready_legs
+    dense_ready = SearchEngine.dense_ready
+    encoders = SearchEngine.encoders
+    modes = SearchEngine.modes
+    model_notice = SearchEngine.model_notice
+    # No papers.jsonl rows here: snippets analyse the hit's text (search/snippets.py).
+    row_of: Mapping[str, int] = {}
 
     def __init__(
-        self, uri: str, alias: str = DEFAULT_ALIAS, model: str | None = None,
-        load_model: bool = True, encoder: Encoder | None = None,
+        self, uri: str, alias: str = DEFAULT_ALIAS, model: str | Sequence[str] | None = None,
+        load_model: bool = True, encoders: Sequence[Encoder] = (),
     ) -> None:
+        """``model``, ``load_model``, ``encoders``: as ``SearchEngine``'s."""
         self.uri, self.alias = uri, alias
         self.client = connect(uri)
         with milvus_errors(f"opening {uri}"):
@@ -70,47 +95,12 @@ class MilvusEngine:
         self._df: list[int] = lexicon["df"]
         self.paper_count = int(self.manifest["papers"])
         self.expander = Expander(lexicon.get("glossary"), self.document_frequency, self.paper_count)
-        self.dense_legs = {leg.name: MilvusLeg(leg) for leg in dense_legs(self.manifest)}
-        self.model_notice: str | None = None
+        self.leg_meta: dict[str, dict[str, Any]] = {m["name"]: m for m in self.manifest.get("dense_legs") or ()}
+        self.dense_legs: dict[str, MilvusLeg] = {name: MilvusLeg(meta) for name, meta in self.leg_meta.items()}
         self._ids: list[str] | None = None
-        if not self.dense_legs:
-            self.model_notice = "index has no dense vectors (built without an embedding model)"
-        for leg in self.dense_legs.values():
-            if model and len(self.dense_legs) == 1 and canonical_model_name(model) != leg.meta["model"]:
-                raise ModelMismatch(
-                    f"index was built with model {leg.meta['model']!r}, not {model!r}: "
-                    "query with the same model or rebuild with --model"
-                )
-            if load_model:
-                self._load_model(leg, encoder)
-            else:
-                self.model_notice = "embedding model not loaded"
-
-    def _load_model(self, leg: MilvusLeg, reuse: Encoder | None) -> None:
-        meta = leg.meta
-        if reuse is not None and reuse.name == meta["model"]:
-            encoder = reuse
-        else:
-            try:
-                encoder = Encoder(meta["model"])
-            except ModelUnavailable as e:
-                self.model_notice = str(e)
-                return
-        if encoder.dim != meta["dim"]:
-            raise ModelMismatch(f"model {meta['model']!r} gives {encoder.dim}-d vectors, index has {meta['dim']}-d")
-        encoder.prompts = Prompts(**meta["prompts"])
-        leg.encoder = encoder
+        attach_encoders(self.dense_legs, self.leg_meta, model, load_model, encoders)
 
     # -- what the API and the CLI read --------------------------------------------------
-
-    @property
-    def dense(self) -> MilvusLeg | None:
-        """The first dense leg (today's single one), for callers that know only one."""
-        return next(iter(self.dense_legs.values()), None)
-
-    @property
-    def dense_ready(self) -> bool:
-        return any(leg.encoder is not None for leg in self.dense_legs.values())
 
     @property
     def build_id(self) -> str:
@@ -142,7 +132,10 @@ class MilvusEngine:
 
     def query_terms(self, query: str) -> dict[str, float]:
         """The same weighted terms as the local engine: own terms 1, expansions less."""
-        return self.expander.expand(query, {t: 1.0 for t in self.tokenizer.tokenize(query)})
+        return self.expander.expand(query, self._own_terms(query))
+
+    def _own_terms(self, text: str) -> dict[str, float]:
+        return {t: 1.0 for t in self.tokenizer.tokenize(text)}  # as BM25Retriever.query_terms
 
     def paper(self, paper_id: str) -> Paper:
         rows = self._get([paper_id.strip()], ["record"])
@@ -158,25 +151,34 @@ class MilvusEngine:
     ) -> SearchResponse:
         query = _check_text(query, "query", MAX_QUERY_CHARS)
         _check_page(k, offset)
-        effective, notice, legs = self._plan(mode, [n for n, leg in self.dense_legs.items() if leg.encoder])
+        _check_fusion(fusion)
+        plan = self._plan(mode, self.ready_legs)
         terms = self.query_terms(query)
         # Every leg ranks the candidate depth, not only the page: paging deeper and the
         # total (capped at this depth: Milvus does not count a search's matches) need it.
         depth = max(CANDIDATES, k + offset)
         expr = filter_expression(filters.date_from, filters.date_to, filters.min_upvotes)
+        dense = [leg for leg in plan.legs if leg != "bm25"]
+        # Encode and search the dense legs side by side, as the local engine does.
+        pending = {
+            name: _POOL.submit(lambda leg: self._ann(leg, self._encode(leg, query), depth, expr), self.dense_legs[name])
+            for name in dense
+        }
         rankings: dict[str, list[ScoredId]] = {}
-        if "bm25" in legs:
+        if "bm25" in plan.legs:
             rankings["bm25"] = self._bm25(terms, depth, expr)
-        for name in legs:
-            if name != "bm25":
-                leg = self.dense_legs[name]
-                assert leg.encoder is not None
-                rankings[name] = self._ann(leg, leg.encoder.encode_queries([query])[0].tolist(), depth, expr)
-        # Dense legs give every paper a similarity; a fused or BM25 pool is counted as found.
-        total = self.paper_count if "bm25" not in legs and len(legs) == 1 and not filters else None
-        return self._respond(query, mode, effective, notice, rankings, k, offset, fusion, rrf_k, weights, terms, total)
+        for name in dense:
+            rankings[name] = pending[name].result()
+        rankings = {leg: rankings[leg] for leg in plan.legs}  # fused in the plan's order
+        # A single dense leg gives every paper a similarity; otherwise the pool is counted.
+        total = self.paper_count if plan.legs == tuple(dense) and len(dense) == 1 and not filters else None
+        fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=DEFAULT_WEIGHTS if weights is None else weights)
+        return self._respond(query, mode, plan, rankings, fused, k, offset, terms, total)
 
-    def similar(self, paper_id: str | None = None, text: str | None = None, k: int = 10, mode: str = "dense") -> SearchResponse:
+    def similar(
+        self, paper_id: str | None = None, text: str | None = None, k: int = 10, mode: str = SIMILAR_MODE,
+        weights: Mapping[str, float] | None = None,
+    ) -> SearchResponse:
         """Papers like a stored paper (its stored vectors; no re-encoding) or like a text."""
         _check_page(k, 0)
         if (paper_id is None) == (text is None):
@@ -191,39 +193,33 @@ class MilvusEngine:
             stored = rows[0]
             paper = Paper.from_dict(stored["record"])
             source, exclude, mlt_text = paper.id, paper.id, f"{paper.title}\n{paper.summary}"
-            usable = list(self.dense_legs)
+            ready = list(self.dense_legs)  # stored vectors need no model
         else:
-            source = mlt_text = _check_text(text or "", "text", MAX_TEXT_CHARS)
-            usable = [n for n, leg in self.dense_legs.items() if leg.encoder]
-        effective, notice, legs = self._plan(mode, usable)
+            source = _check_text(text or "", "text", MAX_TEXT_CHARS)
+            mlt_text = source[:MLT_CHARS]
+            ready = self.ready_legs
+        plan = self._plan(mode, ready)
         depth = max(CANDIDATES, k) + 1  # one more: the paper itself is left out
         rankings: dict[str, list[ScoredId]] = {}
-        if "bm25" in legs:
-            own = {t: 1.0 for t in self.tokenizer.tokenize(mlt_text)}
-            rankings["bm25"] = [h for h in self._bm25(own, depth, "") if h.id != exclude]
-        for name in legs:
-            if name != "bm25":
-                leg = self.dense_legs[name]
-                if paper_id is not None:
-                    vector = [float(x) for x in stored[leg.field]]
-                else:
-                    assert leg.encoder is not None
-                    vector = leg.encoder.encode_queries([mlt_text])[0].tolist()
-                rankings[name] = [h for h in self._ann(leg, vector, depth, "") if h.id != exclude][: depth - 1]
-        return self._respond(source, mode, effective, notice, rankings, k, 0, "rrf", DEFAULT_RRF_K, None, {}, None)
+        own = self._own_terms(mlt_text) if "bm25" in plan.legs else {}
+        for name in plan.legs:
+            if name == "bm25":
+                rankings["bm25"] = [h for h in self._bm25(own, depth, "") if h.id != exclude]
+                continue
+            leg = self.dense_legs[name]
+            vector = [float(x) for x in stored[leg.field]] if paper_id is not None else self._encode(leg, mlt_text)
+            rankings[name] = [h for h in self._ann(leg, vector, depth, "") if h.id != exclude][: depth - 1]
+        fused = fuse(rankings, "rrf", rrf_k=DEFAULT_RRF_K, weights=SIMILAR_WEIGHTS if weights is None else weights)
+        return self._respond(source, mode, plan, rankings, fused, k, 0, {}, None, match=own)
 
     # -- helpers --------------------------------------------------------------------
 
-    def _plan(self, mode: str, ready: list[str]) -> tuple[str, str | None, list[str]]:
-        """The answering mode, why it differs from ``mode`` (or None), and its legs."""
-        if mode not in MODES and mode not in self.dense_legs:
-            raise InvalidQuery(f"unknown mode {mode!r}: use one of {', '.join([*MODES, *self.dense_legs])}")
-        if mode == "bm25":
-            return mode, None, ["bm25"]
-        wanted = ready if mode in ("dense", "hybrid") else [mode] if mode in ready else []
-        if wanted:
-            return mode, None, (["bm25"] if mode == "hybrid" else []) + wanted
-        return "bm25", f"BM25 only: {self.model_notice or 'no embedding model'}", ["bm25"]
+    def _plan(self, mode: str, ready: Sequence[str]) -> _Plan:
+        return plan_legs(mode, self.dense_legs, ready, self.model_notice)
+
+    def _encode(self, leg: MilvusLeg, text: str) -> list[float]:
+        assert leg.encoder is not None  # the plan holds ready legs only
+        return [float(x) for x in leg.encoder.encode_query(text)]
 
     def _bm25(self, terms: Mapping[str, float], depth: int, expr: str) -> list[ScoredId]:
         # A query term's weight times each paper's stored BM25 weight, summed: the same
@@ -253,25 +249,24 @@ class MilvusEngine:
             return list(self.client.get(self.collection, ids=ids, output_fields=fields))
 
     def _respond(
-        self, query: str, requested: str, effective: str, notice: str | None,
-        rankings: dict[str, list[ScoredId]], k: int, offset: int, fusion: str, rrf_k: int,
-        weights: Mapping[str, float] | None, terms: Mapping[str, float], total: int | None,
+        self, query: str, requested: str, plan: _Plan, rankings: dict[str, list[ScoredId]], fused: list[FusedHit],
+        k: int, offset: int, terms: Mapping[str, float], total: int | None, match: Mapping[str, float] | None = None,
     ) -> SearchResponse:
-        if fusion not in FUSIONS:
-            raise InvalidQuery(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
-        fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=weights)
+        """``match``: the BM25 terms hits are matched against (default ``terms``)."""
+        match = terms if match is None else match
         page = fused[offset : offset + k]
-        with_bm25 = "bm25" in rankings and bool(terms)
+        with_bm25 = "bm25" in rankings and bool(match)
         rows = {r["id"]: r for r in self._get([f.id for f in page], ["record", "bm25"] if with_bm25 else ["record"])}
-        hits = [self._hit(offset + i + 1, f, rows[f.id], terms if with_bm25 else {}) for i, f in enumerate(page) if f.id in rows]
+        hits = [self._hit(offset + i + 1, f, rows[f.id], match if with_bm25 else {}) for i, f in enumerate(page) if f.id in rows]
         expansions = {t: w for t, w in terms.items() if w < 1.0}
-        return SearchResponse(query, effective, requested, hits, len(fused) if total is None else total, offset, notice, expansions)
+        return SearchResponse(
+            query, plan.mode, requested, hits, len(fused) if total is None else total, offset,
+            plan.notice, plan.code, expansions, plan.legs, dict(terms),
+        )
 
     def _hit(self, rank: int, f: FusedHit, row: dict[str, Any], terms: Mapping[str, float]) -> SearchHit:
-        # Which query terms this paper contains: its stored sparse row has their columns.
-        bm25_hit = f.legs.get("bm25")
-        present = set(row.get("bm25") or {}) if bm25_hit is not None else set()
+        # Which query terms this paper contains (as BM25Hit.terms): its stored sparse row
+        # has their columns. Only for papers BM25 found, as locally.
+        present = set(row.get("bm25") or {}) if f.legs.get("bm25") is not None else set()
         matched = tuple(t for t, w in terms.items() if w > 0 and self.column.get(t) in present)
-        dense = next((f.legs[n] for n in self.dense_legs if f.legs.get(n) is not None), None)
-        return SearchHit(rank, Paper.from_dict(row["record"]), f.score, bm25_hit, dense, matched)
-
+        return SearchHit(rank, Paper.from_dict(row["record"]), f.score, dict(f.legs), matched)

@@ -29,20 +29,23 @@ class MilvusHolder(EngineHolder):
         with milvus_errors(f"opening {self.uri}"):
             return served_collection(connect(self.uri), self.alias) is not None
 
-    def reload(self) -> dict[str, Any]:
-        with self._reload_lock:
-            previous = self._served
-            if previous is not None:
-                with milvus_errors(f"reading the alias at {self.uri}"):
-                    now = served_collection(previous.engine.client, self.alias)
-                if now == previous.engine.collection:
-                    return {"status": "unchanged", "build_id": previous.engine.build_id, "previous": previous.engine.build_id}
-            loaded = previous.engine.dense.encoder if previous and previous.engine.dense else None
-            engine = MilvusEngine(self.uri, alias=self.alias, model=self.model, encoder=loaded)
-            self._served = Served(engine, Snippeter(engine.tokenizer), engine.collection, time.time())  # type: ignore[arg-type]
-            self.load_error = None
-            return {
-                "status": "reloaded",
-                "build_id": engine.build_id,
-                "previous": previous.engine.build_id if previous else None,
-            }
+    def _load(self, notify: bool = True) -> dict[str, Any]:
+        """As ``EngineHolder._load`` (called with ``_reload_lock`` held): a new engine only
+        when the alias moved; the loaded encoders are reused."""
+        previous = self._served
+        if previous is not None:
+            with milvus_errors(f"reading the alias at {self.uri}"):
+                now = served_collection(previous.engine.client, self.alias)
+            if now == previous.engine.collection:
+                return {"status": "unchanged", "build_id": previous.engine.build_id, "previous": previous.engine.build_id}
+        loaded = previous.engine.encoders if previous else []
+        engine = MilvusEngine(self.uri, alias=self.alias, model=self.model, encoders=loaded)
+        self._served = Served(engine, Snippeter(engine.tokenizer), engine.collection, time.time())  # type: ignore[arg-type]
+        self.load_error = None
+        if notify and self.after_reload is not None:
+            self.after_reload()
+        return {
+            "status": "reloaded",
+            "build_id": engine.build_id,
+            "previous": previous.engine.build_id if previous else None,
+        }

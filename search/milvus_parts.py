@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from search.dense_legs import DenseLeg
-from search.encoder import Encoder
+from search.encoders import Encoder
 from search.milvus_store import leg_field
 
 
 class MilvusLeg:
-    """One dense leg: its Milvus field and, once loaded, the encoder for its queries."""
+    """One dense leg (a manifest ``dense_legs`` entry): its Milvus field and, once loaded,
+    the encoder for its queries. ``encoder``/``notice``/``ready`` as ``DenseRetriever``."""
 
-    def __init__(self, leg: DenseLeg) -> None:
-        self.name = leg.name
-        self.meta = leg.meta
-        self.field = leg_field(leg.name)
+    def __init__(self, meta: Mapping[str, Any]) -> None:
+        self.name = str(meta["name"])
+        self.meta = meta
+        self.field = leg_field(self.name)
         self.encoder: Encoder | None = None
-        spec = leg.meta.get("index") or {}
+        self.notice: str | None = "embedding model not loaded"  # why it cannot answer queries
+        spec = meta.get("index") or {}
         ef = {"ef": int(spec.get("efSearch", 128))} if spec.get("type") == "hnsw" else {}
         self.params = {"metric_type": "IP", "params": ef}
+
+    @property
+    def ready(self) -> bool:
+        return self.encoder is not None
 
 
 class PaperIds(Sequence[str]):

@@ -64,7 +64,7 @@ def milvus(milvus_uri: str) -> MilvusEngine:
     return MilvusEngine(milvus_uri)
 
 
-@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])
+@pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid", "tiny-static"])
 def test_every_mode_agrees_with_the_local_engine(local: SearchEngine, milvus: MilvusEngine, mode: str) -> None:
     # BM25 rows are this project's weights and query terms its weighted terms, so scores
     # match; an exact tie at rank 10 may still be ordered otherwise.
@@ -73,15 +73,20 @@ def test_every_mode_agrees_with_the_local_engine(local: SearchEngine, milvus: Mi
     assert [h.paper.id for h in a.results] == [h.paper.id for h in b.results]
     for x, y in zip(a.results, b.results):
         assert y.score == pytest.approx(x.score, rel=1e-5)
-        assert (x.bm25 is None) == (y.bm25 is None) and (x.dense is None) == (y.dense is None)
+        assert x.legs.keys() == y.legs.keys()
+        assert {n: v is None for n, v in x.legs.items()} == {n: v is None for n, v in y.legs.items()}
         assert x.matched == y.matched
     assert b.mode == mode and b.expansions == a.expansions
+    assert (b.legs, b.notice_code, b.terms) == (a.legs, a.notice_code, a.terms)
 
 
 def test_json_shape_is_the_local_one(local: SearchEngine, milvus: MilvusEngine) -> None:
     a, b = local.search(QUERY, k=3).to_dict(), milvus.search(QUERY, k=3).to_dict()
-    assert a.keys() == b.keys()
+    assert a.keys() == b.keys() and a["legs"] == b["legs"] == ["bm25", "tiny-static"]
     assert [r.keys() for r in a["results"]] == [r.keys() for r in b["results"]]
+    assert [r["legs"].keys() for r in a["results"]] == [r["legs"].keys() for r in b["results"]]
+    assert [r["bm25"] and r["bm25"].keys() for r in a["results"]] == [r["bm25"] and r["bm25"].keys() for r in b["results"]]
+    assert (milvus.modes, milvus.ready_legs) == (local.modes, local.ready_legs)
     assert {r["id"] for r in b["results"][:3]} & {"2509.02544", "2509.02479"}
 
 
@@ -110,7 +115,11 @@ def test_paging_continues_the_ranking(milvus: MilvusEngine) -> None:
 
 
 def test_similar_paper_and_text_and_records(local: SearchEngine, milvus: MilvusEngine) -> None:
-    for mode in ("dense", "bm25", "hybrid"):
+    a, b = local.similar("2509.02544", k=5), milvus.similar("2509.02544", k=5)  # the same default mode and weights
+    assert (b.mode, b.legs) == (a.mode, a.legs) == ("hybrid", ("bm25", "tiny-static"))
+    assert [h.paper.id for h in b.results] == [h.paper.id for h in a.results]
+    assert [h.matched for h in b.results] == [h.matched for h in a.results]
+    for mode in ("dense", "bm25", "hybrid", "tiny-static"):
         a = [h.paper.id for h in local.similar("2509.02544", k=5, mode=mode).results]
         b = [h.paper.id for h in milvus.similar("2509.02544", k=5, mode=mode).results]
         assert "2509.02544" not in b and len(set(a) & set(b)) >= 4, mode
@@ -221,23 +230,29 @@ def test_api_serves_the_milvus_engine(milvus_uri: str, local: SearchEngine) -> N
 
 
 def test_several_dense_legs_each_get_a_field_and_a_mode(dense_index: Path, tmp_path: Path) -> None:
-    # The planned manifest shape: "dense_legs", vectors under dense/<name>/ (here twice the
-    # tiny model's, so the legs agree and the fused dense ranking equals each leg's).
+    # Two legs (the tiny model's vectors twice, under another leg name): one Milvus field
+    # each, every mode of the local engine, and a leg that cannot load leaves a notice.
     build = copy_build(IndexLayout(dense_index).current_build(), tmp_path / "b", "20300101T000000.000001-legs")
     manifest = read_json(build / "manifest.json")
-    legs = []
-    for name in ("e5", "use"):
-        (build / "dense" / name).mkdir()
-        shutil.copy(build / "dense" / "vectors.npy", build / "dense" / name / "vectors.npy")
-        legs.append({**manifest["dense"], "name": name})
-    write_json(build / "manifest.json", {**manifest, "dense": None, "dense_legs": legs})
+    (tiny,) = manifest["dense_legs"]
+    shutil.copytree(build / "dense" / "tiny-static", build / "dense" / "twin")
+    write_json(build / "manifest.json", {**manifest, "dense_legs": [tiny, {**tiny, "name": "twin"}]})
     uri = str(tmp_path / "legs.db")
-    assert publish_build(build, uri).legs == ["e5", "use"]
+    assert publish_build(build, uri).legs == ["tiny-static", "twin"]
     engine = MilvusEngine(uri)
-    assert list(engine.dense_legs) == ["e5", "use"] and engine.dense_ready
-    one = [h.paper.id for h in engine.search(QUERY, k=5, mode="e5").results]
-    assert [h.paper.id for h in engine.search(QUERY, k=5, mode="dense").results] == one
+    assert list(engine.dense_legs) == ["tiny-static", "twin"] and engine.ready_legs == ["tiny-static", "twin"]
+    assert engine.modes == ["hybrid", "bm25", "dense", "tiny-static", "twin"]
+    one = [h.paper.id for h in engine.search(QUERY, k=5, mode="twin").results]
+    dense = engine.search(QUERY, k=5, mode="dense")
+    assert [h.paper.id for h in dense.results] == one and dense.legs == ("tiny-static", "twin")
     hybrid = engine.search(QUERY, k=5, mode="hybrid")
-    assert hybrid.results[0].bm25 is not None and hybrid.results[0].dense is not None
+    assert hybrid.legs == ("bm25", "tiny-static", "twin")
+    assert hybrid.results[0].bm25 is not None and set(hybrid.results[0].legs) == {"bm25", "tiny-static", "twin"}
     with pytest.raises(InvalidQuery):
         engine.search(QUERY, mode="nope")
+    engine.dense_legs["twin"].encoder, engine.dense_legs["twin"].notice = None, "model gone"
+    partial = engine.search(QUERY, k=5, mode="hybrid")
+    assert partial.legs == ("bm25", "tiny-static") and partial.notice_code == "legs_missing"
+    assert "twin" in (partial.notice or "")
+    off = MilvusEngine(uri, load_model=False).search(QUERY, k=5, mode="twin")
+    assert (off.mode, off.notice_code, off.legs) == ("bm25", "dense_unavailable", ("bm25",))
