@@ -17,7 +17,7 @@ $(BIN)/activate:
 $(VENV)/.installed: $(BIN)/activate pyproject.toml
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install torch==2.13.0
-	$(PY) -m pip install -e '.[test]'
+	$(PY) -m pip install -e '.[test,milvus]'  # milvus: its tests run on Milvus Lite
 	touch $@
 
 install: $(VENV)/.installed

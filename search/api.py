@@ -84,8 +84,11 @@ def status_for(exc: PaperSearchError) -> int:
     return 400
 
 
-def create_app(index_root: Path | str, model: str | None = None, reload_token: str | None = None) -> FastAPI:
-    holder = EngineHolder(index_root, model=model)
+def create_app(
+    index_root: Path | str, model: str | None = None, reload_token: str | None = None, holder: EngineHolder | None = None
+) -> FastAPI:
+    """``holder``: another engine's holder (the Milvus one); default the local index's."""
+    holder = holder or EngineHolder(index_root, model=model)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -201,7 +204,7 @@ def create_app(index_root: Path | str, model: str | None = None, reload_token: s
             "build_id": engine.build_id,
             "built_at": engine.manifest.get("built_at"),
             "loaded_at": dt.datetime.fromtimestamp(served.loaded_at, dt.timezone.utc).isoformat(timespec="seconds"),
-            "index": str(holder.layout.root),
+            "index": holder.location,
         }
 
     @app.post(

@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from search.engine_choice import engine_options, milvus_uri, open_engine, publish
 from search.errors import PaperSearchError
 from search.layout import default_index_root
 
@@ -123,6 +124,7 @@ def index_group() -> None:
 )
 @click.option("--min-ndcg", type=click.FloatRange(0, 1), default=None, help="With --gate: also refuse below this nDCG@10.")
 @click.option("--force", is_flag=True, help="With --gate: swap in the new build even if it fails the gate.")
+@engine_options
 @json_option
 @domain_errors
 def build_cmd(
@@ -136,6 +138,8 @@ def build_cmd(
     gate_qrels: Path | None,
     min_ndcg: float | None,
     force: bool,
+    engine: str,
+    milvus_uri_: str | None,
     as_json: bool,
 ) -> None:
     """Parse digests and build (or rebuild) the index; the new build is swapped in whole.
@@ -146,6 +150,7 @@ def build_cmd(
       papersearch index build --model e5 --json       # one bundled encoder
       papersearch index build --model BAAI/bge-m3      # a sentence-transformers model
       papersearch index build --gate tests/data/dev.json --min-ndcg 0.7
+      papersearch index build --engine milvus --milvus-uri ./milvus.db
     """
     from index.build import build_index
     from index.digest import resolve_sources
@@ -159,7 +164,12 @@ def build_cmd(
     if gate_qrels is None and (min_ndcg is not None or force):
         raise click.UsageError("--min-ndcg and --force need --gate QRELS")
     log = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    uri = milvus_uri(engine, milvus_uri_)
     try:
+        if uri is not None:  # fail before the local build when Milvus cannot be reached
+            from search.milvus_store import connect
+
+            connect(uri)
         gate = QualityGate(load_qrels(gate_qrels), _root(index_root), min_ndcg, force, log) if gate_qrels else None
         report = build_index(
             srcs,
@@ -173,8 +183,10 @@ def build_cmd(
         )
     except PaperSearchError as e:
         _build_failed(e, as_json)
+    # Milvus gets the local build's outputs (same tokens, BM25 weights and vectors).
+    published = publish(uri, _root(index_root), log) if uri is not None else None
     if as_json:
-        _print_json(report.to_dict())
+        _print_json({**report.to_dict(), **({"milvus": published} if published else {})})
         return
     for issue in report.errors:
         click.echo(f"  {issue.file}:{issue.line}: {issue.reason}", err=True)  # the reason says what was skipped or cut
@@ -190,6 +202,8 @@ def build_cmd(
             f"Changes: {d['added']} added, {d['changed']} changed, {d['removed']} removed, "
             f"{d['unchanged']} unchanged{reused}."
         )
+    if published:
+        click.echo(f"Milvus: alias {published['alias']!r} -> {published['collection']} at {published['uri']} ({published['seconds']:.1f} s).")
 
 
 def _build_failed(e: PaperSearchError, as_json: bool) -> NoReturn:
@@ -224,6 +238,7 @@ def _plural(n: int, noun: str) -> str:
     help="Order of the matches: by relevance, newest first, or most upvoted first.",
 )
 @model_option
+@engine_options
 @json_option
 @domain_errors
 def search_cmd(
@@ -240,6 +255,8 @@ def search_cmd(
     min_upvotes: int | None,
     sort: str,
     model: str | None,
+    engine: str,
+    milvus_uri_: str | None,
     as_json: bool,
 ) -> None:
     """Search the index with a Korean, English or mixed query.
@@ -250,11 +267,11 @@ def search_cmd(
       papersearch search "GUI agent RL" --mode bm25 --k 5 --json
       papersearch search "강화학습" --date-from 2026-01-01 --sort newest
     """
-    from search.engine import Filters, SearchEngine
+    from search.engine import Filters
     from search.filters import parse_date
 
     filters = Filters(parse_date(date_from), parse_date(date_to), min_upvotes)
-    engine = SearchEngine.open(_root(index_root), model=model, load_model=mode != "bm25")
+    engine = open_engine(engine, milvus_uri_, _root(index_root), model, load_model=mode != "bm25")
     resp = engine.search(
         query, k=k, mode=mode, offset=offset, fusion=fusion, rrf_k=rrf_k, weights=weights, filters=filters, sort=sort
     )
@@ -271,10 +288,12 @@ def search_cmd(
 @click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--mode", default="hybrid", show_default=True, help=mode_help)
 @model_option
+@engine_options
 @json_option
 @domain_errors
 def similar_cmd(
-    paper_id: str | None, text: str | None, index_root: Path | None, k: int, mode: str, model: str | None, as_json: bool
+    paper_id: str | None, text: str | None, index_root: Path | None, k: int, mode: str, model: str | None,
+    engine: str, milvus_uri_: str | None, as_json: bool,
 ) -> None:
     """Papers similar to a paper in the index, or to a pasted text.
 
@@ -283,14 +302,12 @@ def similar_cmd(
       papersearch similar 2509.02544 --k 5
       papersearch similar --text "멀티턴 강화학습으로 GUI 에이전트를 학습한다"
     """
-    from search.engine import SearchEngine
-
     if paper_id is None and text is None:
         raise click.UsageError("give a PAPER_ID (papers like it) or --text TEXT (papers like that text)")
     if paper_id is not None and text is not None:
         raise click.UsageError("give a PAPER_ID or --text, not both")
     needs_model = text is not None and mode != "bm25"
-    engine = SearchEngine.open(_root(index_root), model=model, load_model=needs_model)
+    engine = open_engine(engine, milvus_uri_, _root(index_root), model, load_model=needs_model)
     resp = engine.similar(paper_id=paper_id, text=text, k=k, mode=mode)
     if as_json:
         _print_json(resp.to_dict())
@@ -300,9 +317,10 @@ def similar_cmd(
 
 @main.command("info")
 @index_option
+@engine_options
 @json_option
 @domain_errors
-def info_cmd(index_root: Path | None, as_json: bool) -> None:
+def info_cmd(index_root: Path | None, engine: str, milvus_uri_: str | None, as_json: bool) -> None:
     """Describe the served index: papers, build time, tokenizer, model.
 
     \b
@@ -311,15 +329,23 @@ def info_cmd(index_root: Path | None, as_json: bool) -> None:
     """
     from search.layout import BuildFiles, IndexLayout
 
-    layout = IndexLayout(_root(index_root))
-    build = layout.current_build()
-    manifest = BuildFiles(build).read_manifest()
-    data = {"index": str(layout.root), "build": build.name, **manifest}
+    uri = milvus_uri(engine, milvus_uri_)
+    if uri is not None:
+        from search.milvus_engine import MilvusEngine
+
+        served = MilvusEngine(uri, load_model=False)
+        data, manifest, where = served.info(), served.manifest, f"{uri} (collection {served.collection})"
+    else:
+        layout = IndexLayout(_root(index_root))
+        build = layout.current_build()
+        manifest = BuildFiles(build).read_manifest()
+        data, where = {"engine": "local", "index": str(layout.root), "build": build.name, **manifest}, f"{layout.root} (build {build.name})"
     if as_json:
         _print_json(data)
         return
     legs = manifest.get("dense_legs") or []
-    click.echo(f"index:    {layout.root} (build {build.name})")
+    click.echo(f"engine:   {data['engine']}")
+    click.echo(f"index:    {where}")
     click.echo(f"papers:   {manifest['papers']} from {manifest['files']} files ({manifest['errors']} problems)")
     click.echo(f"built at: {manifest['built_at']}")
     click.echo(f"bm25:     k1={manifest['bm25']['k1']} b={manifest['bm25']['b']}, {manifest['bm25']['vocabulary']} terms")

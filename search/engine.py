@@ -104,21 +104,7 @@ class SearchEngine:
             name: DenseRetriever(name, self.files.leg_vectors(name), self.files.leg_faiss(name), self.ids, meta["index"])
             for name, meta in self.leg_meta.items()
         }
-        given = {leg_name(m): m for m in parse_models(model)}
-        unknown = [m for leg, m in given.items() if leg not in self.leg_meta]
-        if unknown:
-            built = ", ".join(f"{n} ({m['model']})" for n, m in self.leg_meta.items()) or "no embedding model"
-            raise ModelMismatch(f"index was built with {built}, not {', '.join(unknown)}: rebuild with --model")
-        for name, leg in self.dense_legs.items():
-            if load_model:
-                meta = self.leg_meta[name]
-                if name in given and meta["backend"] == "sentence-transformers":
-                    meta = {**meta, "source": given[name]}
-                try:
-                    leg.encoder = load_for_leg(meta, encoders)
-                    leg.notice = None
-                except (ModelUnavailable, ModelMismatch) as e:
-                    leg.notice = str(e)
+        attach_encoders(self.dense_legs, self.leg_meta, model, load_model, encoders)
 
     @classmethod
     def open(cls, index_root: Path | str, model: str | Sequence[str] | None = None, load_model: bool = True) -> "SearchEngine":
@@ -252,22 +238,7 @@ class SearchEngine:
 
     def _plan(self, mode: str, ready: Sequence[str]) -> _Plan:
         """The legs for ``mode`` among those that can answer (``ready`` dense legs)."""
-        if mode not in MODES and mode not in self.dense_legs:
-            known = [*MODES, *self.dense_legs]
-            raise InvalidQuery(f"unknown mode {mode!r}: use one of {', '.join(known)}")
-        if mode == "bm25":
-            return _Plan("bm25", ("bm25",))
-        wanted = list(self.dense_legs) if mode in ("hybrid", "dense") else [mode]
-        usable = tuple(leg for leg in wanted if leg in ready)
-        if not usable:
-            why = self.model_notice or "no embedding model"
-            return _Plan("bm25", ("bm25",), f"BM25 only: {why}", DENSE_UNAVAILABLE)
-        notice = code = None
-        if len(usable) < len(wanted):
-            missing = [leg for leg in wanted if leg not in usable]
-            notice = f"without {', '.join(missing)}: " + "; ".join(str(self.dense_legs[m].notice) for m in missing)
-            code = LEGS_MISSING
-        return _Plan(mode, (("bm25",) if mode == "hybrid" else ()) + usable, notice, code)
+        return plan_legs(mode, self.dense_legs, ready, self.model_notice)
 
     def _respond(
         self,
@@ -298,6 +269,53 @@ class SearchEngine:
             query, plan.mode, requested, hits, len(fused) if total is None else total, offset,
             plan.notice, plan.code, expansions, plan.legs, dict(terms),
         )
+
+
+def attach_encoders(
+    legs: Mapping[str, Any], leg_meta: Mapping[str, Mapping[str, Any]], model: str | Sequence[str] | None,
+    load_model: bool, encoders: Sequence[Encoder] = (),
+) -> None:
+    """Give each dense leg (an object with ``encoder`` and ``notice``) the encoder its
+    manifest entry needs; a leg whose model cannot load keeps a notice instead. ``model``:
+    names the caller expects, each one of the index's legs (a moved local model folder
+    can be given). Shared by the local and the Milvus engines."""
+    given = {leg_name(m): m for m in parse_models(model)}
+    unknown = [m for leg, m in given.items() if leg not in leg_meta]
+    if unknown:
+        built = ", ".join(f"{n} ({m['model']})" for n, m in leg_meta.items()) or "no embedding model"
+        raise ModelMismatch(f"index was built with {built}, not {', '.join(unknown)}: rebuild with --model")
+    for name, leg in legs.items():
+        if load_model:
+            meta = leg_meta[name]
+            if name in given and meta["backend"] == "sentence-transformers":
+                meta = {**meta, "source": given[name]}
+            try:
+                leg.encoder = load_for_leg(meta, encoders)
+                leg.notice = None
+            except (ModelUnavailable, ModelMismatch) as e:
+                leg.notice = str(e)
+
+
+def plan_legs(mode: str, legs: Mapping[str, Any], ready: Sequence[str], model_notice: str | None) -> _Plan:
+    """The legs for ``mode`` among those that can answer: ``legs`` every dense leg of the
+    index by name (objects with a ``notice``), ``ready`` those that can answer now.
+    Shared by the local and the Milvus engines, so both answer a mode alike."""
+    if mode not in MODES and mode not in legs:
+        known = [*MODES, *legs]
+        raise InvalidQuery(f"unknown mode {mode!r}: use one of {', '.join(known)}")
+    if mode == "bm25":
+        return _Plan("bm25", ("bm25",))
+    wanted = list(legs) if mode in ("hybrid", "dense") else [mode]
+    usable = tuple(leg for leg in wanted if leg in ready)
+    if not usable:
+        why = model_notice or "no embedding model"
+        return _Plan("bm25", ("bm25",), f"BM25 only: {why}", DENSE_UNAVAILABLE)
+    notice = code = None
+    if len(usable) < len(wanted):
+        missing = [leg for leg in wanted if leg not in usable]
+        notice = f"without {', '.join(missing)}: " + "; ".join(str(legs[m].notice) for m in missing)
+        code = LEGS_MISSING
+    return _Plan(mode, (("bm25",) if mode == "hybrid" else ()) + usable, notice, code)
 
 
 def _check_text(text: str, what: str, limit: int) -> str:

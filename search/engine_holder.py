@@ -38,7 +38,7 @@ class Served:
 
     engine: SearchEngine
     snippets: Snippeter
-    build_dir: Path
+    build_dir: Path | str  # a build folder, or a Milvus collection's name
     loaded_at: float
 
 
@@ -65,6 +65,11 @@ class EngineHolder:
     def build_id(self) -> str | None:
         served = self._served
         return served.engine.build_id if served else None
+
+    @property
+    def location(self) -> str:
+        """Where the index is read from, for /api/health."""
+        return str(self.layout.root)
 
     @property
     def loaded(self) -> bool:

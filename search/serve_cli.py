@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from search.engine_choice import engine_options, milvus_uri
 from search.errors import PaperSearchError
 from search.layout import default_index_root
 
@@ -77,6 +78,7 @@ from search.layout import default_index_root
     help="Digest folder to watch: new or changed digests are built and swapped in while serving (repeatable).",
 )
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
+@engine_options
 def serve_cmd(
     index_root: Path | None,
     host: str,
@@ -89,6 +91,8 @@ def serve_cmd(
     workers: int,
     watch: tuple[Path, ...],
     log_level: str,
+    engine: str,
+    milvus_uri_: str | None,
 ) -> None:
     """Serve the search page at / and the JSON API at /api (OpenAPI docs at /docs).
 
@@ -98,12 +102,14 @@ def serve_cmd(
       papersearch serve --index /tmp/ps-index --port 8080
       papersearch serve --workers 2           # one process per core
       papersearch serve --watch data/digests  # daily ingest: new digests go live
+      papersearch serve --engine milvus --milvus-uri http://milvus:19530
       curl 'http://127.0.0.1:8000/api/search?q=다중%20턴%20강화학습&k=3'
     """
+    uri = milvus_uri(engine, milvus_uri_)
     try:
         _serve(
             index_root or default_index_root(), host, port, model, build_if_missing, sources or watch, reload_token,
-            log_level, forwarded_allow_ips, workers, watch,
+            log_level, forwarded_allow_ips, workers, watch, uri,
         )
     except PaperSearchError as e:
         raise click.ClickException(str(e)) from e
@@ -121,13 +127,23 @@ def _serve(
     forwarded_allow_ips: str | None = None,
     workers: int = 1,
     watch: tuple[Path, ...] = (),
+    uri: str | None = None,
 ) -> None:
     import uvicorn
 
     from search.api import create_app
+    from search.engine_holder import EngineHolder
     from search.layout import IndexLayout
 
-    if not IndexLayout(root).has_index():
+    if watch and uri is not None:
+        raise click.UsageError("--watch rebuilds the local index only; with --engine milvus run `papersearch index build --engine milvus` for new digests")
+    holder: EngineHolder | None = None
+    if uri is not None:
+        from search.milvus_holder import MilvusHolder
+
+        holder = MilvusHolder(uri, model=model)
+    has_index = holder.has_index() if holder is not None else IndexLayout(root).has_index()
+    if not has_index:
         if not build_if_missing:
             click.echo(f"note: no index at {root}; /api answers 503 until one is built and reloaded", err=True)
         else:
@@ -140,6 +156,10 @@ def _serve(
             report = build_index(srcs, root, model=model, log=lambda msg: click.echo(msg, err=True))
             dense = f"dense legs: {', '.join(report.legs)}" if report.dense else "dense: off (BM25 only)"
             click.echo(f"Indexed {report.papers} papers (build {report.build_id}); {dense}.", err=True)
+            if uri is not None:
+                from search.engine_choice import publish
+
+                publish(uri, root, log=lambda msg: click.echo(msg, err=True))
 
     # The port first: a busy one fails in a second, before the index and model load (and
     # before the banner says where to open the page).
@@ -152,9 +172,11 @@ def _serve(
     if workers > 1:
         if watch:
             raise PaperSearchError("--watch needs one worker; with several, run `papersearch watch DIR --server URL` beside the server")
+        if uri is not None:
+            raise click.UsageError("--workers above 1 serves the local engine only; run one `serve` per core with --engine milvus")
         _serve_workers(root, host, port, model, reload_token, log_level, workers, proxy)
         return
-    app = create_app(root, model=model, reload_token=reload_token)
+    app = create_app(root, model=model, reload_token=reload_token, holder=holder)
     holder = app.state.holder
     # Load before listening: a bad model or an incompatible index fails here, as a
     # one-line error, instead of as a traceback inside the server's start-up.
@@ -162,7 +184,7 @@ def _serve(
     if holder.loaded:
         engine = holder.current().engine
         state = f"legs: bm25, {', '.join(engine.ready_legs)}" if engine.dense_ready else f"BM25 only: {engine.model_notice}"
-        click.echo(f"Serving {len(engine.ids)} papers from {root}, build {engine.build_id}; {state}", err=True)
+        click.echo(f"Serving {len(engine.ids)} papers from {holder.location}, build {engine.build_id}; {state}", err=True)
     if watch:
         start_watching(holder, list(watch), root, model)
     click.echo(f"Open http://{_display_host(host)}:{port}/ (API docs: /docs)", err=True)
