@@ -34,9 +34,10 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 
 
 @pytest.fixture(scope="module")
-def base_url(dense_index: Path) -> Iterator[str]:
-    # conftest's session index with the tiny offline model: every leg and action works.
-    with serve_in_thread(create_app(dense_index)) as url:
+def base_url(bundled_index: Path) -> Iterator[str]:
+    # conftest's session index with the bundled encoders (e5 and use): real results, so
+    # the screenshots show what a user sees.
+    with serve_in_thread(create_app(bundled_index)) as url:
         yield url
 
 
@@ -119,7 +120,7 @@ def test_mode_toggle_no_results_and_errors(page, base_url: str) -> None:
     page.locator("#q").press("Enter")
     expect(page.locator("#results > li.result").first).to_be_visible()
     expect(page.locator("#stats")).to_contain_text("BM25")
-    page.locator(".modes span", has_text="임베딩").click()
+    page.get_by_text("임베딩", exact=True).click()  # "dense": every dense leg
     expect(page.locator("#stats")).to_contain_text("임베딩")
 
     # A failing API shows its message, not a blank page.
