@@ -14,6 +14,7 @@ them can serve one cluster, and none holds every paper in memory as the local en
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from types import SimpleNamespace
 from typing import Any
 
 from search.encoders import Encoder
@@ -51,6 +52,7 @@ from search.milvus_store import (
 )
 from search.records import FusedHit, Paper, ScoredId
 from search.results import SearchHit, SearchResponse
+from search.sorting import check_sort, sort_hits
 from search.tokenizer import KiwiTokenizer, TokenizerSettings
 
 # Exact sparse search: no small weights dropped from the query (the build drops none either).
@@ -148,10 +150,14 @@ class MilvusEngine:
     def search(
         self, query: str, k: int = 10, mode: str = "hybrid", offset: int = 0, fusion: str = "rrf",
         rrf_k: int = DEFAULT_RRF_K, weights: Mapping[str, float] | None = None, filters: Filters = Filters(),
+        sort: str = "relevance",
     ) -> SearchResponse:
+        """As ``SearchEngine.search``; ``sort`` reorders the candidate pool (every leg's top
+        ``CANDIDATES``), also in BM25 mode, where the local engine sorts every match."""
         query = _check_text(query, "query", MAX_QUERY_CHARS)
         _check_page(k, offset)
         _check_fusion(fusion)
+        check_sort(sort)
         plan = self._plan(mode, self.ready_legs)
         terms = self.query_terms(query)
         # Every leg ranks the candidate depth, not only the page: paging deeper and the
@@ -173,6 +179,15 @@ class MilvusEngine:
         # A single dense leg gives every paper a similarity; otherwise the pool is counted.
         total = self.paper_count if plan.legs == tuple(dense) and len(dense) == 1 and not filters else None
         fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=DEFAULT_WEIGHTS if weights is None else weights)
+        if sort != "relevance":
+            fields = {r["id"]: r for r in self._get([f.id for f in fused], ["date", "upvotes"])}
+
+            def paper_of(f: FusedHit) -> SimpleNamespace:
+                row = fields.get(f.id, {})
+                return SimpleNamespace(date=row.get("date") or None, upvotes=row.get("upvotes"))
+
+            fused = sort_hits(fused, sort, paper_of)
+            total = None
         return self._respond(query, mode, plan, rankings, fused, k, offset, terms, total)
 
     def similar(

@@ -90,6 +90,14 @@ def test_json_shape_is_the_local_one(local: SearchEngine, milvus: MilvusEngine) 
     assert {r["id"] for r in b["results"][:3]} & {"2509.02544", "2509.02479"}
 
 
+def test_sorting_reorders_the_pool_like_the_local_engine(local: SearchEngine, milvus: MilvusEngine) -> None:
+    for sort in ("newest", "upvotes"):
+        a, b = local.search(QUERY, k=10, sort=sort), milvus.search(QUERY, k=10, sort=sort)
+        assert [h.paper.id for h in a.results] == [h.paper.id for h in b.results], sort
+    dates = [h.paper.date or "" for h in milvus.search(QUERY, k=10, sort="newest").results]
+    assert dates == sorted(dates, reverse=True)
+
+
 def test_filters_are_milvus_expressions(local: SearchEngine, milvus: MilvusEngine) -> None:
     f = Filters(date_from="2026-01-01", date_to="2026-01-20", min_upvotes=5)
     got = milvus.search("강화학습 에이전트", k=20, mode="bm25", filters=f).results
