@@ -213,7 +213,7 @@ class SearchEngine:
         exclude: str | None = None
         if paper_id is not None:
             paper = self.paper(paper_id)
-            source, exclude, mlt_text = paper.id, paper.id, f"{paper.title}\n{paper.summary}"
+            source, exclude, mlt_text = paper.id, paper.id, more_like_this_text(paper)
             ready = list(self.dense_legs)  # stored vectors need no model
         else:
             source = _check_text(text or "", "text", MAX_TEXT_CHARS)
@@ -316,6 +316,11 @@ def plan_legs(mode: str, legs: Mapping[str, Any], ready: Sequence[str], model_no
         notice = f"without {', '.join(missing)}: " + "; ".join(str(legs[m].notice) for m in missing)
         code = LEGS_MISSING
     return _Plan(mode, (("bm25",) if mode == "hybrid" else ()) + usable, notice, code)
+
+
+def more_like_this_text(paper: Paper) -> str:
+    """What BM25 more-like-this reads for a stored paper: what its dense legs embed."""
+    return f"{paper.title}\n{paper.summary}"
 
 
 def _check_text(text: str, what: str, limit: int) -> str:

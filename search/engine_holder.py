@@ -129,13 +129,17 @@ class EngineHolder:
         snippets = Snippeter(engine.tokenizer, stored=StoredSpans.open(engine.files))
         if previous is not None:
             _carry_snippet_analyses(previous, engine, snippets)
-        self._served = Served(engine, snippets, build_dir, time.time())
+        return self._swap(Served(engine, snippets, build_dir, time.time()), previous, notify)
+
+    def _swap(self, served: Served, previous: Served | None, notify: bool) -> dict[str, Any]:
+        """Serve ``served`` from now on (one attribute rebinding: atomic for requests)."""
+        self._served = served
         self.load_error = None
         if notify and self.after_reload is not None:
             self.after_reload()
         return {
             "status": "reloaded",
-            "build_id": engine.build_id,
+            "build_id": served.engine.build_id,
             "previous": previous.engine.build_id if previous else None,
         }
 

@@ -34,6 +34,7 @@ from search.engine import (
     _check_text,
     _Plan,
     attach_encoders,
+    more_like_this_text,
     plan_legs,
 )
 from search.errors import InvalidQuery, PaperNotFound
@@ -207,7 +208,7 @@ class MilvusEngine:
                 raise PaperNotFound(f"no paper with id {paper_id!r} in the index")
             stored = rows[0]
             paper = Paper.from_dict(stored["record"])
-            source, exclude, mlt_text = paper.id, paper.id, f"{paper.title}\n{paper.summary}"
+            source, exclude, mlt_text = paper.id, paper.id, more_like_this_text(paper)
             ready = list(self.dense_legs)  # stored vectors need no model
         else:
             source = _check_text(text or "", "text", MAX_TEXT_CHARS)

@@ -40,12 +40,5 @@ class MilvusHolder(EngineHolder):
                 return {"status": "unchanged", "build_id": previous.engine.build_id, "previous": previous.engine.build_id}
         loaded = previous.engine.encoders if previous else []
         engine = MilvusEngine(self.uri, alias=self.alias, model=self.model, encoders=loaded)
-        self._served = Served(engine, Snippeter(engine.tokenizer), engine.collection, time.time())  # type: ignore[arg-type]
-        self.load_error = None
-        if notify and self.after_reload is not None:
-            self.after_reload()
-        return {
-            "status": "reloaded",
-            "build_id": engine.build_id,
-            "previous": previous.engine.build_id if previous else None,
-        }
+        served = Served(engine, Snippeter(engine.tokenizer), engine.collection, time.time())  # type: ignore[arg-type]
+        return self._swap(served, previous, notify)
