@@ -49,27 +49,45 @@ def search_path(q: str, mode: str, k: int) -> str:
     return "/api/search?" + urllib.parse.urlencode({"q": q, "mode": mode, "k": k})
 
 
-def sequential(client: Client, paths: list[str]) -> list[float]:
+def sequential(client: Client, paths: list[str], key: str | None = "results") -> list[float]:
     out = []
     for p in paths:
         t = time.perf_counter()
         body = client.get(p)
         out.append((time.perf_counter() - t) * 1000)
-        if "results" not in body:
-            raise RuntimeError(f"{p}: no results key")
+        if key is not None and key not in body:
+            raise RuntimeError(f"{p}: no {key} key")
     return out
 
 
-def concurrent(host: str, port: int, paths: list[str], concurrency: int, rounds: int) -> tuple[float, list[float], int]:
-    """Each thread sends every query ``rounds`` times (starting at a different place);
-    returns (requests per second, latencies in ms, requests)."""
+def _distinct_queries(n: int) -> list[str]:
+    """``n`` different queries: the dev set's, then synthetic phrases (which can repeat)."""
+    from bench.run import _queries
+
+    want = n
+    while True:
+        qs = list(dict.fromkeys(_queries(want)))
+        if len(qs) >= n:
+            return qs[:n]
+        want += n - len(qs) + 16
+
+
+def concurrent(
+    host: str, port: int, paths: list[str], concurrency: int, rounds: int, split: bool = False
+) -> tuple[float, list[float], int]:
+    """Each thread sends every query ``rounds`` times (starting at a different place), or
+    with ``split`` its own share of them; returns (requests per second, latencies in ms,
+    requests)."""
     lat: list[list[float]] = [[] for _ in range(concurrency)]
     errors: list[BaseException] = []
     start = threading.Barrier(concurrency + 1)
 
     def worker(i: int) -> None:
         c = Client(host, port)
-        order = paths[i * len(paths) // concurrency :] + paths[: i * len(paths) // concurrency]
+        if split:
+            order = paths[i * len(paths) // concurrency : (i + 1) * len(paths) // concurrency]
+        else:
+            order = paths[i * len(paths) // concurrency :] + paths[: i * len(paths) // concurrency]
         start.wait()
         try:
             for _ in range(rounds):
@@ -150,8 +168,6 @@ def wait_ready(host: str, port: int, timeout: float = 600) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bench.run import _queries
-
     ap = argparse.ArgumentParser(prog="python -m bench.http_bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--index", type=Path, help="index root to serve (starts a server)")
     ap.add_argument("--url", help="a running server instead, e.g. http://127.0.0.1:8000")
@@ -160,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--rounds", type=int, default=2, help="times each client thread sends every query")
+    ap.add_argument("--rounds", type=int, default=8, help="concurrent requests, in multiples of --queries")
     args = ap.parse_args(argv)
     if bool(args.index) == bool(args.url):
         ap.error("give --index (start a server) or --url (use a running one)")
@@ -173,16 +189,23 @@ def main(argv: list[str] | None = None) -> None:
         proc = start_server(args.index, args.workers, port)
     try:
         health = wait_ready(host, port)
-        paths = [search_path(q, args.mode, args.k) for q in _queries(args.queries)]
-        # Warm-up: every query through every worker (Kiwi's model, first page-ins).
-        concurrent(host, port, paths, max(2, args.workers), 1)
+        # Every measured request is a query not asked before, so no cache helps (the
+        # encoders keep recent query vectors): warm-up, sequential and concurrent runs each
+        # get their own queries. The warm-up (Kiwi's model, first page-ins, through every
+        # worker) takes the dev set's real queries, which open the list.
+        n_conc = args.queries * args.rounds
+        queries = _distinct_queries(2 * args.queries + n_conc)
+        warm, seq_q, conc_q = queries[: args.queries], queries[args.queries : 2 * args.queries], queries[2 * args.queries :]
+        concurrent(host, port, [search_path(q, args.mode, args.k) for q in warm], max(2, args.workers), 1)
         load_before = os.getloadavg()
-        seq = sequential(Client(host, port), paths)
-        rps, lat, n = concurrent(host, port, paths, args.concurrency, args.rounds)
+        floor = sequential(Client(host, port), ["/api/health"] * args.queries, key=None)
+        seq = sequential(Client(host, port), [search_path(q, args.mode, args.k) for q in seq_q])
+        rps, lat, n = concurrent(host, port, [search_path(q, args.mode, args.k) for q in conc_q], args.concurrency, 1, split=True)
         load_after = os.getloadavg()
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
         print(f"index: {health.get('papers')} papers, build {health.get('build_id')}; mode {args.mode}; k={args.k}; "
-              f"{len(paths)} queries; server workers: {args.workers if proc else '?'}")
+              f"{len(seq_q)} queries sequential, {len(conc_q)} concurrent, {len(warm)} warm-up, all distinct; server workers: {args.workers if proc else '?'}")
+        print(f"/api/health    p50 {percentile(floor, 50):.2f} ms  p99 {percentile(floor, 99):.2f} ms  (this client and server's floor)")
         print(f"sequential     p50 {percentile(seq, 50):.2f} ms  p99 {percentile(seq, 99):.2f} ms  ({len(seq)} requests, {1000 / (sum(seq) / len(seq)):.0f} req/s)")
         print(f"concurrency {args.concurrency:<2} {rps:.0f} req/s  p50 {percentile(lat, 50):.2f} ms  p99 {percentile(lat, 99):.2f} ms  ({n} requests)")
         if proc is not None:

@@ -168,7 +168,6 @@ class SearchEngine:
         _check_fusion(fusion)
         check_sort(sort)
         plan = self._plan(mode, ready=self.ready_legs)
-        terms = self.query_terms(query)
         if filters or (sort != "relevance" and plan.legs == ("bm25",)):
             depth = len(self.ids)  # filtering or sorting after ranking: every match may be needed
         elif len(plan.legs) > 1 or sort != "relevance":
@@ -178,9 +177,15 @@ class SearchEngine:
         rankings: dict[str, list[ScoredId]] = {}
         total: int | None = None
         dense = [leg for leg in plan.legs if leg != "bm25"]
-        # The encoders' forward passes release the GIL: with several dense legs they run
-        # side by side, so a hybrid query waits for the slowest encoder, not for their sum.
-        pending = {leg: _POOL.submit(self.dense_legs[leg].retrieve, query, depth) for leg in dense[1:]}
+        # The encoders' forward passes and FAISS release the GIL: the dense legs run side by
+        # side with each other and with the query's analysis and BM25, so a hybrid query
+        # waits for the slowest leg, not for their sum. A lone leg runs here.
+        pending = {
+            leg: _POOL.submit(self.dense_legs[leg].retrieve, query, depth)
+            for leg in dense
+            if len(plan.legs) > 1
+        }
+        terms = self.query_terms(query)
         if "bm25" in plan.legs:
             rankings["bm25"], total = self.bm25.search_terms(terms, depth)
         for leg in dense:
@@ -191,6 +196,11 @@ class SearchEngine:
             total = None  # the fused pool, counted after filtering; a sorted dense answer is its pool
         fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=DEFAULT_WEIGHTS if weights is None else weights)
         return self._respond(query, mode, plan, rankings, fused, k, offset, filters, terms, total, sort)
+
+    def encodes_query(self, mode: str) -> bool:
+        """Whether a search in ``mode`` runs a dense leg (an encoder's forward pass and an
+        ANN search, which release the GIL) rather than BM25 alone."""
+        return any(leg != "bm25" for leg in self._plan(mode, ready=self.ready_legs).legs)
 
     def query_terms(self, query: str) -> dict[str, float]:
         """BM25 terms and their weights for a query: its own terms weigh 1, expansions

@@ -133,6 +133,10 @@ class MilvusEngine:
         col = self.column.get(term)
         return 0 if col is None else int(self._df[col])
 
+    def encodes_query(self, mode: str) -> bool:
+        """Always: every leg is a call to the Milvus server, waited for off the event loop."""
+        return True
+
     def query_terms(self, query: str) -> dict[str, float]:
         """The same weighted terms as the local engine: own terms 1, expansions less."""
         return self.expander.expand(query, self._own_terms(query))

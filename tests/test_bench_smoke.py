@@ -26,10 +26,11 @@ def test_bench_smoke_prints_a_table(tmp_path: Path) -> None:
 def test_http_bench_runs_against_a_real_server(bm25_index: Path) -> None:
     res = subprocess.run(
         [sys.executable, "-m", "bench.http_bench", "--index", str(bm25_index), "--workers", "2",
-         "--queries", "12", "--rounds", "1", "--concurrency", "4"],
+         "--queries", "12", "--rounds", "2", "--concurrency", "4"],
         cwd=REPO, capture_output=True, text=True, timeout=600,
     )
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout
-    assert "sequential     p50" in out and "concurrency 4" in out and "(48 requests)" in out
+    assert "sequential     p50" in out and "concurrency 4" in out and "(24 requests)" in out
+    assert "/api/health    p50" in out
     assert out.count("worker ") == 2 and "PSS" in out  # one memory line per worker process
