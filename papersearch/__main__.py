@@ -1,3 +1,5 @@
-from search.cli import main
+"""``python -m papersearch`` is the ``papersearch`` command."""
+
+from papersearch.cli import main
 
 main()
