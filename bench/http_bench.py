@@ -150,7 +150,7 @@ def _free_port() -> int:
 def start_server(index: Path, workers: int, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.Popen(
-        [sys.executable, "-m", "search", "serve", "--index", str(index), "--port", str(port), "--workers", str(workers),
+        [sys.executable, "-m", "papersearch", "serve", "--index", str(index), "--port", str(port), "--workers", str(workers),
          "--no-build-if-missing", "--log-level", "warning"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )

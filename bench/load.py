@@ -48,7 +48,7 @@ def _free_port() -> int:
 
 
 def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "search", *args]
+    return [sys.executable, "-m", "papersearch", *args]
 
 
 def _build(index: Path, sources: list[Path]) -> float:

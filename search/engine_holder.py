@@ -52,7 +52,7 @@ class EngineHolder:
         self._pending_lock = threading.Lock()
         self.load_error: str | None = None
         # Called after a reload swapped in a new build: a server with several worker
-        # processes uses it to have every worker load that build (``search/serve_cli.py``).
+        # processes uses it to have every worker load that build (``papersearch/serving.py``).
         self.after_reload: Callable[[], None] | None = None
 
     def current(self) -> Served:

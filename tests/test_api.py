@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from search.api import create_app
+from papersearch.api import create_app
 from search.engine import MAX_QUERY_CHARS, MAX_TEXT_CHARS, SearchEngine
 from search.records import Paper
 from search.snippets import Snippeter, cut, merge
@@ -364,7 +364,7 @@ def test_serve_builds_a_missing_index_then_serves(tmp_path: Path, tiny_model_dir
     import uvicorn
     from click.testing import CliRunner
 
-    from search.serve_cli import serve_cmd
+    from papersearch.cli_serve import serve_cmd
 
     served: dict = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))
@@ -393,7 +393,7 @@ def test_serve_without_build_answers_503_and_bad_index_fails_early(
     import uvicorn
     from click.testing import CliRunner
 
-    from search.serve_cli import serve_cmd
+    from papersearch.cli_serve import serve_cmd
 
     served: dict = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(app=app, **kw))

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.build import build_index
-from search.api import create_app
+from papersearch.api import create_app
 from tests.api_support import DIGESTS, RELOAD_TOKEN, copy_index, serve_in_thread
 
 LOOPBACK = ("127.0.0.1", 50000)
@@ -73,7 +73,7 @@ def test_serve_trusts_proxy_headers_only_when_told(tmp_path: Path, bm25_index: P
     import uvicorn
     from click.testing import CliRunner
 
-    from search.serve_cli import serve_cmd
+    from papersearch.cli_serve import serve_cmd
 
     runs: list[dict] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: runs.append(kw))

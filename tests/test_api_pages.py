@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from search.api import create_app
+from papersearch.api import create_app
 from search.engine import SearchEngine
 from search.similar_many import MAX_IDS
 

@@ -18,7 +18,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from search.api import create_app
+from papersearch.api import create_app
 
 
 @pytest.fixture(scope="module")

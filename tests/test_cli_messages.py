@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from search.cli import main
+from papersearch.cli import main
 
 
 @pytest.fixture()
@@ -118,7 +118,7 @@ def test_group_help_has_an_example(runner: CliRunner, args: list[str]) -> None:
 
 
 def test_serve_on_a_busy_port_fails_before_loading_or_announcing(runner: CliRunner, bm25_index: Path) -> None:
-    from search.serve_cli import serve_cmd
+    from papersearch.cli_serve import serve_cmd
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -135,7 +135,7 @@ def test_serve_banner_has_no_nested_parentheses(runner: CliRunner, bm25_index: P
 
     served: dict = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: served.update(kw))
-    from search.serve_cli import serve_cmd
+    from papersearch.cli_serve import serve_cmd
 
     with socket.socket() as probe:  # a free port
         probe.bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from search.cli import main
+from papersearch.cli import main
 from search.engine import SearchEngine
 from search.errors import InvalidQuery, ModelMismatch, ModelUnavailable, PaperNotFound
 

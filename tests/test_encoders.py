@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from search.cli import main
+from papersearch.cli import main
 from search.encoders import Encoder, catalogue, leg_name, load_encoder, parse_models
 from search.engine import SearchEngine
 from search.errors import ModelMismatch, ModelUnavailable

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 
 from index.build import BuildReport, build_index
 from index.digest_values import MAX_FIELD_CHARS, MAX_FILE_BYTES, MAX_ISSUES_PER_FILE, MAX_PAPER_CHARS
-from search.api import create_app
+from papersearch.api import create_app
 from tests.api_support import DIGESTS
 
 UI_TARS = "2509.02544"
@@ -284,7 +284,7 @@ def test_served_record_cannot_be_taken_over_by_an_earlier_dated_digest(built: Bu
 
 
 def test_page_never_assigns_an_unchecked_href() -> None:
-    js = (Path(__file__).resolve().parent.parent / "search" / "web" / "app.js").read_text(encoding="utf-8")
+    js = (Path(__file__).resolve().parent.parent / "papersearch" / "web" / "app.js").read_text(encoding="utf-8")
     assigned = re.findall(r"\.href\s*=\s*([^;]+);", js)
     # External links go through safeHref; the page's own routes are built from an encoded id.
     checked = {v for v in assigned if v.strip() == "href"} if "const href = safeHref(" in js else set()

@@ -20,7 +20,7 @@ from index.embed_cache import EmbeddingCache
 from index.incremental import record_hash
 from index.synthetic import add_papers, generate
 from index.token_cache import TokenCache
-from search.cli import main as cli
+from papersearch.cli import main as cli
 from search.engine import SearchEngine
 from search.layout import BuildFiles, IndexLayout
 from search.records import Paper

@@ -200,7 +200,7 @@ def test_an_empty_uri_says_how_to_build(tmp_path: Path) -> None:
 def test_cli_build_search_info_on_milvus(digests: Path, tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from search.cli import main
+    from papersearch.cli import main
 
     runner, uri, root = CliRunner(), str(tmp_path / "cli.db"), str(tmp_path / "ix")
     built = runner.invoke(main, ["index", "build", "--source", str(digests), "--index", root, "--no-dense",
@@ -222,7 +222,7 @@ def test_cli_build_search_info_on_milvus(digests: Path, tmp_path: Path) -> None:
 def test_api_serves_the_milvus_engine(milvus_uri: str, local: SearchEngine) -> None:
     from fastapi.testclient import TestClient
 
-    from search.api import create_app
+    from papersearch.api import create_app
     from search.milvus_holder import MilvusHolder
 
     holder = MilvusHolder(milvus_uri)

@@ -7,7 +7,7 @@ import re
 
 import click
 
-from search.cli import main
+from papersearch.cli import main
 from tests.conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")

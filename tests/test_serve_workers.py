@@ -54,7 +54,7 @@ def test_two_workers_answer_and_a_reload_reaches_both(bm25_index: Path, digests:
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "search", "serve", "--index", str(root), "--port", str(port), "--workers", "2",
+        [sys.executable, "-m", "papersearch", "serve", "--index", str(root), "--port", str(port), "--workers", "2",
          "--no-build-if-missing", "--log-level", "warning"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )

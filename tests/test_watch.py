@@ -12,7 +12,7 @@ import httpx
 
 from index.build import build_index
 from index.watch import Watcher, diff, snapshot
-from search.api import create_app
+from papersearch.api import create_app
 from tests.api_support import serve_in_thread
 
 NEW_DIGEST = """# 2026-02-02 Daily Papers (Top 5)
@@ -93,7 +93,7 @@ def test_snapshot_diff_names_new_changed_and_removed_files(tmp_path: Path) -> No
 def test_watch_command_needs_an_existing_folder(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from search.cli import main
+    from papersearch.cli import main
 
     result = CliRunner().invoke(main, ["watch", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in result.output

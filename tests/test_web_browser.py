@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from search.api import create_app
+from papersearch.api import create_app
 from tests.api_support import serve_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")

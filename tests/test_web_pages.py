@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from search.api import create_app
+from papersearch.api import create_app
 from tests.api_support import serve_in_thread
 from tests.test_web_browser import base_url, page, pytestmark  # noqa: F401  (fixtures, skip mark)
 

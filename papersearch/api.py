@@ -35,8 +35,8 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from search.api_models import Error, HealthOut, Mode, PaperOut, ReloadOut, SearchOut, SimilarIn, Sort
-from search.api_pages import add_pages
+from papersearch.api_models import Error, HealthOut, Mode, PaperOut, ReloadOut, SearchOut, SimilarIn, Sort
+from papersearch.api_pages import add_pages
 from search.engine import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS, SIMILAR_MODE, Filters
 from search.engine_holder import EngineHolder, Served
 from search.errors import (
@@ -98,7 +98,7 @@ def create_app(
         yield
 
     app = FastAPI(
-        docs_url=None,  # /docs and /redoc are served by search/api_pages.py from local assets
+        docs_url=None,  # /docs and /redoc are served by papersearch/api_pages.py from local assets
         redoc_url=None,
         title="papersearch",
         version="0.1.0",

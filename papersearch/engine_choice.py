@@ -1,38 +1,17 @@
-"""``--engine local|milvus`` and ``--milvus-uri``: the CLI's choice of engine, in one place.
+"""``--engine local|milvus`` and ``--milvus-uri``: what the commands do with the choice.
 
-The commands in ``search/cli.py`` and ``search/serve_cli.py`` take these two options and
-call :func:`open_engine` (or :func:`publish` after a build); nothing else in them changes
-with the engine. The local engine stays the default; Milvus is an optional extra.
+The commands take the two options (``papersearch/options.py``) and call :func:`open_engine`
+(or :func:`publish` after a build); nothing else in them changes with the engine. The
+local engine stays the default; Milvus is an optional extra.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-
-ENGINES = ("local", "milvus")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def engine_options(fn: F) -> F:
-    fn = click.option(
-        "--milvus-uri",
-        "milvus_uri_",  # not milvus_uri: that name is the function below
-        envvar="PAPERSEARCH_MILVUS_URI",
-        default=None,
-        help="With --engine milvus: a file path (Milvus Lite) or http://host:19530 ($PAPERSEARCH_MILVUS_URI).",
-    )(fn)
-    return click.option(
-        "--engine",
-        type=click.Choice(ENGINES),
-        envvar="PAPERSEARCH_ENGINE",
-        default="local",
-        show_default=True,
-        help="Where the index lives: local files, or a Milvus server/cluster/Lite file ($PAPERSEARCH_ENGINE).",
-    )(fn)  # type: ignore[return-value]
 
 
 def milvus_uri(engine: str, uri: str | None) -> str | None:

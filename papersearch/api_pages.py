@@ -1,4 +1,4 @@
-"""The page's routes, kept apart from the search endpoints in ``search/api.py``: the web
+"""The page's routes, kept apart from the search endpoints in ``papersearch/api.py``: the web
 page (one HTML file; the paper view ``/paper/{id}`` is the same page, routed by app.js so
 it has its own shareable URL), its favicon, ``/api/start`` for the start page, and the
 API docs (``/docs``, ``/redoc``) with Swagger UI / ReDoc assets served from the
@@ -16,7 +16,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from search.api_models import StartOut
+from papersearch.api_models import StartOut
 from search.engine_holder import EngineHolder
 from search.start import start_page
 

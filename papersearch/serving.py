@@ -1,8 +1,9 @@
-"""``papersearch serve``: the web page and the HTTP API over one index.
+"""What ``papersearch serve`` runs: uvicorn over the FastAPI app, in one process or in
+several worker processes, with an optional watcher that builds new digests while serving.
 
-Registered on the main CLI group in ``search/cli.py``. With ``--build-if-missing`` (the
-default) a missing index is built from ``--source`` first, so one command takes a fresh
-checkout to a working page.
+The command itself (its options) is in ``papersearch/cli_serve.py``. With
+``build_if_missing`` (the default) a missing index is built from ``sources`` first, so one
+command takes a fresh checkout to a working page.
 """
 
 from __future__ import annotations
@@ -11,129 +12,42 @@ import errno
 import os
 import signal
 import socket
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from search.engine_choice import engine_options, milvus_uri
 from search.errors import PaperSearchError
-from search.layout import default_index_root
-
-# Not imported from search.cli: cli.py imports this module to register the command, and
-# the options are two lines each.
 
 
-@click.command("serve")
-@click.option(
-    "--index",
-    "index_root",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Index folder (default: $PAPERSEARCH_INDEX, else ~/.local/share/papersearch/index).",
-)
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (0.0.0.0: every interface).")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--model", default=None, help="Embedding models for a first build, comma-separated (default: e5,use, bundled); at query time the index's.")
-@click.option(
-    "--build-if-missing/--no-build-if-missing",
-    default=True,
-    show_default=True,
-    help="Build the index from --source first when none exists.",
-)
-@click.option(
-    "--source",
-    "sources",
-    multiple=True,
-    type=click.Path(path_type=Path),
-    help="Digests to build from when the index is missing (default: $PAPERSEARCH_SOURCE, else data/digests).",
-)
-@click.option(
-    "--reload-token",
-    envvar="PAPERSEARCH_RELOAD_TOKEN",
-    default=None,
-    help="Accept POST /api/reload from non-loopback clients sending this X-Reload-Token ($PAPERSEARCH_RELOAD_TOKEN).",
-)
-@click.option(
-    "--forwarded-allow-ips",
-    default=None,
-    help="Behind a reverse proxy: its address(es), comma-separated; X-Forwarded-For from them is trusted "
-    "for logs and client addresses. Default: no proxy headers trusted (a proxied request needs --reload-token).",
-    show_default=True,
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    envvar="PAPERSEARCH_WORKERS",
-    default=1,
-    show_default=True,
-    help="Server processes answering in parallel ($PAPERSEARCH_WORKERS); they share the memory-mapped index. "
-    "About one per core.",
-)
-@click.option(
-    "--watch",
-    "watch",
-    multiple=True,
-    type=click.Path(path_type=Path, exists=True),
-    help="Digest folder to watch: new or changed digests are built and swapped in while serving (repeatable).",
-)
-@click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
-@engine_options
-def serve_cmd(
-    index_root: Path | None,
-    host: str,
-    port: int,
-    model: str | None,
-    build_if_missing: bool,
-    sources: tuple[Path, ...],
-    reload_token: str | None,
-    forwarded_allow_ips: str | None,
-    workers: int,
-    watch: tuple[Path, ...],
-    log_level: str,
-    engine: str,
-    milvus_uri_: str | None,
-) -> None:
-    """Serve the search page at / and the JSON API at /api (OpenAPI docs at /docs).
+@dataclass(frozen=True)
+class ServeConfig:
+    """Everything ``serve`` was asked for, in one value instead of a dozen parameters."""
 
-    \b
-    Example:
-      papersearch serve                       # builds data/digests first if needed
-      papersearch serve --index /tmp/ps-index --port 8080
-      papersearch serve --workers 2           # one process per core
-      papersearch serve --watch data/digests  # daily ingest: new digests go live
-      papersearch serve --engine milvus --milvus-uri http://milvus:19530
-      curl 'http://127.0.0.1:8000/api/search?q=다중%20턴%20강화학습&k=3'
-    """
-    uri = milvus_uri(engine, milvus_uri_)
-    try:
-        _serve(
-            index_root or default_index_root(), host, port, model, build_if_missing, sources or watch, reload_token,
-            log_level, forwarded_allow_ips, workers, watch, uri,
-        )
-    except PaperSearchError as e:
-        raise click.ClickException(str(e)) from e
+    root: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    model: str | None = None
+    build_if_missing: bool = True
+    sources: tuple[Path, ...] = ()  # to build from when the index is missing
+    reload_token: str | None = None
+    log_level: str = "info"
+    forwarded_allow_ips: str | None = None
+    workers: int = 1
+    watch: tuple[Path, ...] = ()
+    uri: str | None = None  # the Milvus engine's; None: the local index
 
 
-def _serve(
-    root: Path,
-    host: str,
-    port: int,
-    model: str | None,
-    build_if_missing: bool,
-    sources: tuple[Path, ...],
-    reload_token: str | None,
-    log_level: str,
-    forwarded_allow_ips: str | None = None,
-    workers: int = 1,
-    watch: tuple[Path, ...] = (),
-    uri: str | None = None,
-) -> None:
+def serve(cfg: ServeConfig) -> None:
+    """Build the index if it is missing and wanted, then serve until stopped."""
     import uvicorn
 
-    from search.api import create_app
+    from papersearch.api import create_app
     from search.engine_holder import EngineHolder
     from search.layout import IndexLayout
+
+    root, host, port, model, uri, watch = cfg.root, cfg.host, cfg.port, cfg.model, cfg.uri, cfg.watch
 
     if watch and uri is not None:
         raise click.UsageError("--watch rebuilds the local index only; with --engine milvus run `papersearch index build --engine milvus` for new digests")
@@ -144,20 +58,19 @@ def _serve(
         holder = MilvusHolder(uri, model=model)
     has_index = holder.has_index() if holder is not None else IndexLayout(root).has_index()
     if not has_index:
-        if not build_if_missing:
+        if not cfg.build_if_missing:
             click.echo(f"note: no index at {root}; /api answers 503 until one is built and reloaded", err=True)
         else:
             from index.build import build_index
-
             from index.digest import resolve_sources
 
-            srcs = resolve_sources(sources)
+            srcs = resolve_sources(cfg.sources)
             click.echo(f"No index at {root}: building it from {', '.join(map(str, srcs))} ...", err=True)
             report = build_index(srcs, root, model=model, log=lambda msg: click.echo(msg, err=True))
             dense = f"dense legs: {', '.join(report.legs)}" if report.dense else "dense: off (BM25 only)"
             click.echo(f"Indexed {report.papers} papers (build {report.build_id}); {dense}.", err=True)
             if uri is not None:
-                from search.engine_choice import publish
+                from papersearch.engine_choice import publish
 
                 publish(uri, root, log=lambda msg: click.echo(msg, err=True))
 
@@ -167,16 +80,16 @@ def _serve(
     # uvicorn trusts X-Forwarded-For from loopback by default, which would let any local
     # process (or a proxy) choose the client address the reload check sees: off unless
     # the proxy is named. The reload check also refuses loopback requests that carry
-    # forwarding headers (search/api.py, _reload_allowed).
-    proxy = {"proxy_headers": True, "forwarded_allow_ips": forwarded_allow_ips} if forwarded_allow_ips else {"proxy_headers": False}
-    if workers > 1:
+    # forwarding headers (papersearch/api.py, _reload_allowed).
+    proxy = {"proxy_headers": True, "forwarded_allow_ips": cfg.forwarded_allow_ips} if cfg.forwarded_allow_ips else {"proxy_headers": False}
+    if cfg.workers > 1:
         if watch:
             raise PaperSearchError("--watch needs one worker; with several, run `papersearch watch DIR --server URL` beside the server")
         if uri is not None:
             raise click.UsageError("--workers above 1 serves the local engine only; run one `serve` per core with --engine milvus")
-        _serve_workers(root, host, port, model, reload_token, log_level, workers, proxy)
+        _serve_workers(cfg, proxy)
         return
-    app = create_app(root, model=model, reload_token=reload_token, holder=holder)
+    app = create_app(root, model=model, reload_token=cfg.reload_token, holder=holder)
     holder = app.state.holder
     # Load before listening: a bad model or an incompatible index fails here, as a
     # one-line error, instead of as a traceback inside the server's start-up.
@@ -188,13 +101,10 @@ def _serve(
     if watch:
         start_watching(holder, list(watch), root, model)
     click.echo(f"Open http://{_display_host(host)}:{port}/ (API docs: /docs)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=log_level, **proxy)
+    uvicorn.run(app, host=host, port=port, log_level=cfg.log_level, **proxy)
 
 
-def _serve_workers(
-    root: Path, host: str, port: int, model: str | None, reload_token: str | None, log_level: str, workers: int,
-    proxy: dict[str, Any],
-) -> None:
+def _serve_workers(cfg: ServeConfig, proxy: dict[str, Any]) -> None:
     """Several processes: each imports the app by name and loads the index itself; the
     memory-mapped files (BM25, snippet morphemes, vectors) are shared through the page
     cache. This process only supervises, so it checks the index without loading it."""
@@ -204,6 +114,7 @@ def _serve_workers(
     from search.layout import BuildFiles, IndexLayout
     from search.tokenizer import KiwiTokenizer
 
+    root = cfg.root
     try:
         files = BuildFiles(IndexLayout(root).current_build())
         manifest = files.read_manifest()
@@ -211,15 +122,15 @@ def _serve_workers(
         click.echo(f"Serving {manifest['papers']} papers from {root} (build {manifest['build_id']})", err=True)
     except (IndexNotFound, IndexCorrupt) as e:
         click.echo(f"note: {e}; /api answers 503 until one is built and reloaded", err=True)
-    os.environ.update({ENV_ROOT: str(root), ENV_MODEL: model or "", ENV_TOKEN: reload_token or ""})
-    click.echo(f"Open http://{_display_host(host)}:{port}/ (API docs: /docs)", err=True)
-    click.echo(f"{workers} worker processes; `kill -HUP {os.getpid()}` or POST /api/reload reloads them all", err=True)
+    os.environ.update({ENV_ROOT: str(root), ENV_MODEL: cfg.model or "", ENV_TOKEN: cfg.reload_token or ""})
+    click.echo(f"Open http://{_display_host(cfg.host)}:{cfg.port}/ (API docs: /docs)", err=True)
+    click.echo(f"{cfg.workers} worker processes; `kill -HUP {os.getpid()}` or POST /api/reload reloads them all", err=True)
     uvicorn.run(
-        f"{__name__}:worker_app", factory=True, workers=workers, host=host, port=port, log_level=log_level,
+        f"{__name__}:worker_app", factory=True, workers=cfg.workers, host=cfg.host, port=cfg.port, log_level=cfg.log_level,
         # A worker is "ready" once it has loaded the index (seconds at 100k papers); a
         # restarting worker is retired only when its replacement is, so wait that long.
         timeout_worker_healthcheck=WORKER_START_SECONDS,
-        http="search.http_protocol:NoDelayHTTPProtocol",  # see that module: ~40 ms stalls otherwise
+        http="papersearch.http_protocol:NoDelayHTTPProtocol",  # see that module: ~40 ms stalls otherwise
         **proxy,
     )
 
@@ -234,7 +145,7 @@ def worker_app() -> Any:
     environment ``serve --workers N`` set. A reload in one worker restarts them all on
     the new build: uvicorn's supervisor replaces workers one at a time on SIGHUP, each
     replacement ready before the old one stops, so requests keep being answered."""
-    from search.api import create_app
+    from papersearch.api import create_app
 
     app = create_app(os.environ[ENV_ROOT], model=os.environ.get(ENV_MODEL) or None, reload_token=os.environ.get(ENV_TOKEN) or None)
     parent = os.getppid()

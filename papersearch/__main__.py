@@ -1,0 +1,5 @@
+"""``python -m papersearch`` is the ``papersearch`` command."""
+
+from papersearch.cli import main
+
+main()

@@ -1,0 +1,138 @@
+"""``papersearch index build``: parse digests, build the index, swap it in (and publish
+it to Milvus with ``--engine milvus``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from papersearch.cli_output import domain_errors, log, print_json
+from papersearch.engine_choice import milvus_uri, publish
+from papersearch.options import (
+    engine_options,
+    index_option,
+    json_option,
+    model_option,
+    no_dense_option,
+    resolve_root,
+    source_option,
+)
+from search.errors import PaperSearchError
+
+
+@click.group("index")
+def index_group() -> None:
+    """Build the search index from digest files.
+
+    \b
+    Example:
+      papersearch index build --source data/digests --index /tmp/ps-index
+      papersearch index build --json          # added/changed/removed/unchanged counts
+    """
+
+
+@index_group.command("build")
+@source_option()
+@index_option
+@model_option()
+@no_dense_option
+@click.option("--require-dense", is_flag=True, help="Fail instead of falling back to BM25 when the model cannot load.")
+@click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
+@click.option("--full", is_flag=True, help="Rebuild everything: ignore the token, embedding and parse caches.")
+@click.option(
+    "--gate",
+    "gate_qrels",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="Relevance set (eval format): refuse to swap in a build scoring below the served one.",
+)
+@click.option("--min-ndcg", type=click.FloatRange(0, 1), default=None, help="With --gate: also refuse below this nDCG@10.")
+@click.option("--force", is_flag=True, help="With --gate: swap in the new build even if it fails the gate.")
+@engine_options
+@json_option
+@domain_errors
+def build_cmd(
+    sources: tuple[Path, ...],
+    index_root: Path | None,
+    model: str | None,
+    no_dense: bool,
+    require_dense: bool,
+    progress: bool | None,
+    full: bool,
+    gate_qrels: Path | None,
+    min_ndcg: float | None,
+    force: bool,
+    engine: str,
+    milvus_uri_: str | None,
+    as_json: bool,
+) -> None:
+    """Parse digests and build (or rebuild) the index; the new build is swapped in whole.
+
+    \b
+    Example:
+      papersearch index build --source data/digests --index /tmp/ps-index
+      papersearch index build --model e5 --json       # one bundled encoder
+      papersearch index build --model BAAI/bge-m3      # a sentence-transformers model
+      papersearch index build --gate tests/data/dev.json --min-ndcg 0.7
+      papersearch index build --engine milvus --milvus-uri ./milvus.db
+    """
+    from index.build import build_index
+    from index.digest import resolve_sources
+    from index.gate import QualityGate
+    from search.evaluate import load_qrels
+
+    if no_dense and require_dense:
+        raise click.UsageError("--no-dense and --require-dense contradict each other")
+    srcs = resolve_sources(sources)
+    dense = "off" if no_dense else "required" if require_dense else "auto"
+    if gate_qrels is None and (min_ndcg is not None or force):
+        raise click.UsageError("--min-ndcg and --force need --gate QRELS")
+    uri = milvus_uri(engine, milvus_uri_)
+    root = resolve_root(index_root)
+    try:
+        if uri is not None:  # fail before the local build when Milvus cannot be reached
+            from search.milvus_store import connect
+
+            connect(uri)
+        gate = QualityGate(load_qrels(gate_qrels), root, min_ndcg, force, log) if gate_qrels else None
+        report = build_index(srcs, root, model=model, dense=dense, progress=progress, log=log, full=full, gate=gate)
+    except PaperSearchError as e:
+        _build_failed(e, as_json)
+    # Milvus gets the local build's outputs (same tokens, BM25 weights and vectors).
+    published = publish(uri, root, log) if uri is not None else None
+    if as_json:
+        print_json({**report.to_dict(), **({"milvus": published} if published else {})})
+        return
+    for issue in report.errors:
+        click.echo(f"  {issue.file}:{issue.line}: {issue.reason}", err=True)  # the reason says what was skipped or cut
+    dense_state = f"dense legs: {', '.join(report.legs)}" if report.dense else "dense: off (BM25 only)"
+    click.echo(
+        f"Indexed {report.papers} papers from {report.files} files into {report.index} "
+        f"(build {report.build_id}); {_plural(len(report.errors), 'problem')}; {dense_state}."
+    )
+    d = report.delta
+    if d:
+        reused = "" if d["reused"] == d["unchanged"] else f" ({d['reused']} reused from caches)"
+        click.echo(
+            f"Changes: {d['added']} added, {d['changed']} changed, {d['removed']} removed, "
+            f"{d['unchanged']} unchanged{reused}."
+        )
+    if published:
+        click.echo(f"Milvus: alias {published['alias']!r} -> {published['collection']} at {published['uri']} ({published['seconds']:.1f} s).")
+
+
+def _build_failed(e: PaperSearchError, as_json: bool) -> NoReturn:
+    """A failed build still answers scripts on stdout, and lists every problem it saw."""
+    issues = getattr(e, "issues", [])
+    if as_json:
+        print_json({"ok": False, "error": str(e), "errors": [i.to_dict() for i in issues]})
+    else:
+        for issue in issues:
+            click.echo(f"  {issue.file}:{issue.line}: {issue.reason}", err=True)
+    raise click.ClickException(str(e)) from e
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

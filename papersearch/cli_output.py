@@ -1,0 +1,37 @@
+"""How every command answers: library errors as one-line messages, ``--json`` as JSON,
+progress on stderr."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from search.errors import PaperSearchError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def domain_errors(fn: F) -> F:
+    """Library exceptions become ``Error: <message>`` and exit 1, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PaperSearchError as e:
+            raise click.ClickException(str(e)) from e
+
+    return wrapper  # type: ignore[return-value]
+
+
+def print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def log(msg: str) -> None:
+    """Progress and notes go to stderr, so stdout stays the answer (or the JSON)."""
+    click.echo(msg, err=True)

@@ -1,0 +1,100 @@
+"""The click options more than one command takes, each defined once.
+
+Each is a decorator (``@index_option``); the few whose help says something different in
+one command (``serve``'s ``--model`` and ``--source`` are about a first build) take that
+help as an argument instead of being copied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from search.layout import default_index_root
+
+F = TypeVar("F", bound=Callable[..., Any])
+ENGINES = ("local", "milvus")
+MODE_HELP = "hybrid (BM25 + every dense leg), bm25, dense (every dense leg), or one leg: e5, use, ..."
+MODEL_HELP = (
+    "Embedding models, comma-separated: e5, use (bundled), a hub id or a local folder "
+    "(default: $PAPERSEARCH_MODEL, else e5,use; at query time: the index's). See `papersearch models`."
+)
+SOURCE_HELP = "Digest file or folder; repeatable (default: $PAPERSEARCH_SOURCE, else data/digests)."
+
+index_option = click.option(
+    "--index",
+    "index_root",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Index folder (default: $PAPERSEARCH_INDEX, else ~/.local/share/papersearch/index).",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+no_dense_option = click.option("--no-dense", is_flag=True, help="Build BM25 only; do not load an embedding model.")
+mode_option = click.option("--mode", default="hybrid", show_default=True, help=MODE_HELP)
+fusion_option = click.option("--fusion", type=click.Choice(["rrf", "weighted"]), default="rrf", show_default=True)
+rrf_k_option = click.option("--rrf-k", type=click.IntRange(0, 10_000), default=60, show_default=True, help="RRF constant k.")
+
+
+def k_option(help: str | None = None) -> Callable[[F], F]:
+    return click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True, help=help)
+
+
+def model_option(help: str = MODEL_HELP) -> Callable[[F], F]:
+    return click.option("--model", default=None, help=help)
+
+
+def source_option(help: str = SOURCE_HELP) -> Callable[[F], F]:
+    return click.option("--source", "sources", multiple=True, type=click.Path(path_type=Path), help=help)
+
+
+def reload_token_option(help: str) -> Callable[[F], F]:
+    return click.option("--reload-token", envvar="PAPERSEARCH_RELOAD_TOKEN", default=None, help=help)
+
+
+def engine_options(fn: F) -> F:
+    """``--engine local|milvus`` and ``--milvus-uri``; see ``papersearch/engine_choice.py``."""
+    fn = click.option(
+        "--milvus-uri",
+        "milvus_uri_",  # not milvus_uri: that name is engine_choice's function
+        envvar="PAPERSEARCH_MILVUS_URI",
+        default=None,
+        help="With --engine milvus: a file path (Milvus Lite) or http://host:19530 ($PAPERSEARCH_MILVUS_URI).",
+    )(fn)
+    return click.option(
+        "--engine",
+        type=click.Choice(ENGINES),
+        envvar="PAPERSEARCH_ENGINE",
+        default="local",
+        show_default=True,
+        help="Where the index lives: local files, or a Milvus server/cluster/Lite file ($PAPERSEARCH_ENGINE).",
+    )(fn)  # type: ignore[return-value]
+
+
+def _weights(_ctx: Any, _param: Any, value: str | None) -> dict[str, float] | None:
+    """``bm25=1,e5=1,use=0.5`` → per-leg fusion weights."""
+    if not value:
+        return None
+    out: dict[str, float] = {}
+    for part in value.split(","):
+        name, sep, num = part.partition("=")
+        try:
+            out[name.strip()] = float(num)
+        except ValueError:
+            raise click.BadParameter(f"{part!r}: use LEG=NUMBER, e.g. bm25=1,e5=1,use=0.5") from None
+        if not sep or not name.strip() or not out[name.strip()] >= 0:
+            raise click.BadParameter(f"{part!r}: use LEG=NUMBER with a number >= 0")
+    return out
+
+
+weights_option = click.option(
+    "--weights", callback=_weights, default=None,
+    help="Per-leg fusion weights, e.g. bm25=1,e5=1,use=0.5 (a leg not named weighs 1; default: the engine's).",
+)
+
+
+def resolve_root(given: Path | None) -> Path:
+    """``--index``, else its default (``$PAPERSEARCH_INDEX``, else the user's data folder)."""
+    return given or default_index_root()

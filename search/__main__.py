@@ -1,3 +1,0 @@
-from search.cli import main
-
-main()
