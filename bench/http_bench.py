@@ -31,10 +31,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class Client:
-    """One keep-alive connection; ``get`` returns the decoded JSON of a 200."""
+    """One keep-alive connection; ``get`` returns the decoded JSON of a 200. The server's
+    own account of each answer (its ``Server-Timing`` header) is kept in ``timings``."""
 
     def __init__(self, host: str, port: int) -> None:
         self.conn = http.client.HTTPConnection(host, port, timeout=60)
+        self.timings: list[dict[str, float]] = []
 
     def get(self, path: str) -> dict:
         self.conn.request("GET", path)
@@ -42,7 +44,21 @@ class Client:
         body = resp.read()
         if resp.status != 200:
             raise RuntimeError(f"{path}: HTTP {resp.status}: {body[:300]!r}")
+        timing = resp.getheader("Server-Timing")
+        if timing:
+            self.timings.append(parse_server_timing(timing))
         return json.loads(body)
+
+
+def parse_server_timing(header: str) -> dict[str, float]:
+    """``engine;dur=1.2, snippets;dur=0.4`` → {"engine": 1.2, "snippets": 0.4}."""
+    out = {}
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        for p in params.split(";"):
+            if p.strip().startswith("dur="):
+                out[name] = float(p.strip()[4:])
+    return out
 
 
 def search_path(q: str, mode: str, k: int) -> str:
@@ -199,7 +215,8 @@ def main(argv: list[str] | None = None) -> None:
         concurrent(host, port, [search_path(q, args.mode, args.k) for q in warm], max(2, args.workers), 1)
         load_before = os.getloadavg()
         floor = sequential(Client(host, port), ["/api/health"] * args.queries, key=None)
-        seq = sequential(Client(host, port), [search_path(q, args.mode, args.k) for q in seq_q])
+        seq_client = Client(host, port)
+        seq = sequential(seq_client, [search_path(q, args.mode, args.k) for q in seq_q])
         rps, lat, n = concurrent(host, port, [search_path(q, args.mode, args.k) for q in conc_q], args.concurrency, 1, split=True)
         load_after = os.getloadavg()
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
@@ -207,6 +224,12 @@ def main(argv: list[str] | None = None) -> None:
               f"{len(seq_q)} queries sequential, {len(conc_q)} concurrent, {len(warm)} warm-up, all distinct; server workers: {args.workers if proc else '?'}")
         print(f"/api/health    p50 {percentile(floor, 50):.2f} ms  p99 {percentile(floor, 99):.2f} ms  (this client and server's floor)")
         print(f"sequential     p50 {percentile(seq, 50):.2f} ms  p99 {percentile(seq, 99):.2f} ms  ({len(seq)} requests, {1000 / (sum(seq) / len(seq)):.0f} req/s)")
+        if seq_client.timings:
+            parts = {name: [t.get(name, 0.0) for t in seq_client.timings] for name in seq_client.timings[0]}
+            inside = [sum(t.values()) for t in seq_client.timings]
+            print("  inside the endpoint (Server-Timing), p50: "
+                  + ", ".join(f"{name} {percentile(v, 50):.2f}" for name, v in parts.items())
+                  + f"; all {percentile(inside, 50):.2f} ms; the rest is framework, server, network and this client")
         print(f"concurrency {args.concurrency:<2} {rps:.0f} req/s  p50 {percentile(lat, 50):.2f} ms  p99 {percentile(lat, 99):.2f} ms  ({n} requests)")
         if proc is not None:
             for pid, rss, pss in worker_memory(proc.pid):

@@ -101,7 +101,7 @@ def serve(cfg: ServeConfig) -> None:
     if watch:
         start_watching(holder, list(watch), root, model)
     click.echo(f"Open http://{_display_host(host)}:{port}/ (API docs: /docs)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=cfg.log_level, **proxy)
+    uvicorn.run(app, host=host, port=port, log_level=cfg.log_level, http=HTTP_PROTOCOL, **proxy)
 
 
 def _serve_workers(cfg: ServeConfig, proxy: dict[str, Any]) -> None:
@@ -130,11 +130,13 @@ def _serve_workers(cfg: ServeConfig, proxy: dict[str, Any]) -> None:
         # A worker is "ready" once it has loaded the index (seconds at 100k papers); a
         # restarting worker is retired only when its replacement is, so wait that long.
         timeout_worker_healthcheck=WORKER_START_SECONDS,
-        http="papersearch.http_protocol:NoDelayHTTPProtocol",  # see that module: ~40 ms stalls otherwise
+        http=HTTP_PROTOCOL,
         **proxy,
     )
 
 
+# TCP_NODELAY (~40 ms stalls otherwise) and one write per response: see that module.
+HTTP_PROTOCOL = "papersearch.http_protocol:NoDelayHTTPProtocol"
 WORKER_START_SECONDS = 300
 # How the supervising ``serve`` process tells its worker processes what to serve.
 ENV_ROOT, ENV_MODEL, ENV_TOKEN = "PAPERSEARCH_SERVE_INDEX", "PAPERSEARCH_SERVE_MODEL", "PAPERSEARCH_SERVE_RELOAD_TOKEN"
