@@ -25,10 +25,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from search.layout import read_json, write_json
+from index.storage import write_json
+from search.layout import EMBEDDING_KEYS, CacheFiles, read_json
 from search.records import PAPER_TEXTS_VERSION
-
-KEYS = "keys.json"
 
 
 class PassageEncoder(Protocol):
@@ -49,7 +48,7 @@ def text_key(text: str) -> str:
 class EmbeddingCache:
     def __init__(self, cache_dir: Path | None, description: dict[str, Any], enabled: bool = True):
         self.description = description
-        self.dir = cache_dir / "embeddings" / model_key(description) if cache_dir else None
+        self.dir = CacheFiles(cache_dir).embeddings(model_key(description)) if cache_dir else None
         self.row_of: dict[str, int] = {}
         self.keys: list[str] = []  # text key of each cached row
         self.paper_row: dict[str, int] = {}  # paper content hash → cached row
@@ -58,7 +57,7 @@ class EmbeddingCache:
         self.misses = 0
         self.encode_seconds = 0.0  # time spent in the model, for reports
         self._pending: tuple[list[str], list[str]] | None = None  # keys and hashes of encode_papers
-        if enabled and self.dir is not None and (self.dir / KEYS).exists():
+        if enabled and self.dir is not None and (self.dir / EMBEDDING_KEYS).exists():
             try:
                 self._load()
             except Exception:  # a damaged cache only costs time
@@ -66,7 +65,7 @@ class EmbeddingCache:
 
     def _load(self) -> None:
         assert self.dir is not None
-        meta = read_json(self.dir / KEYS)
+        meta = read_json(self.dir / EMBEDDING_KEYS)
         if meta.get("model") != self.description:
             return
         vectors = np.load(self.dir / meta["vectors"], mmap_mode="r", allow_pickle=False)
@@ -200,7 +199,7 @@ class EmbeddingCache:
         """``keys.json`` names the vectors file: written last, it is the commit point."""
         assert self.dir is not None
         meta = {"model": self.description, "vectors": name, "keys": keys, "papers": papers}
-        write_json(self.dir / KEYS, meta, indent=None)  # 100k keys: the compact encoder is 5x faster
+        write_json(self.dir / EMBEDDING_KEYS, meta, indent=None)  # 100k keys: the compact encoder is 5x faster
         for old in self.dir.glob("vectors-*.npy"):
             if old.name != name:
                 old.unlink(missing_ok=True)

@@ -33,10 +33,10 @@ from index.digest import ParseResult, collect_digest_files, parse_file, parse_fi
 from index.digest_files import UnreadableDigest, read_digest_bytes
 from index.digest_merge import Incumbent, merge_located
 from index.incremental import record_hash
-from search.layout import atomic_file
+from index.storage import atomic_file
+from search.layout import CacheFiles
 from search.records import Paper, ParseIssue
 
-CACHE_NAME = "parsed.jsonl"
 CACHE_VERSION = 3  # 3: "lines" (each paper's heading line, for conflict reports)
 
 
@@ -173,7 +173,7 @@ def parse_sources_cached(
     ``incumbent`` gives the served titles of ids whose digests disagree (see
     ``index.digest_merge``)."""
     files, issues = collect_digest_files(list(sources))
-    path = cache_dir / CACHE_NAME if cache_dir else None
+    path = CacheFiles(cache_dir).parsed if cache_dir else None
     cached: dict[tuple[str, str], _FileRow] = {}
     rewrite = not enabled
     if enabled and path is not None and path.exists():

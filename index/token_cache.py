@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from index.bm25_build import gather_segments
-from search.layout import atomic_file
+from index.storage import atomic_file
+from search.layout import CacheFiles
 from search.records import PAPER_TEXTS_VERSION
 from search.tokenizer import KiwiTokenizer
 
@@ -70,7 +71,7 @@ class TokenCache:
 
     def __init__(self, cache_dir: Path | None, tokenizer: KiwiTokenizer, enabled: bool = True):
         self.tokenizer = tokenizer
-        self.path = cache_dir / "tokens" / f"{settings_key(tokenizer)}.npz" if cache_dir else None
+        self.path = CacheFiles(cache_dir).tokens(settings_key(tokenizer)) if cache_dir else None
         self.hits = 0
         self.misses = 0
         self._clear()

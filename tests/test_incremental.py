@@ -393,15 +393,15 @@ def test_backfilled_older_papers_extend_the_served_rows(
     """A digest of papers older than every served one is appended too: the served rows
     keep their places, the ANN index is extended, not rebuilt, and an unchanged rebuild
     after it still rebuilds nothing."""
-    import index.build as build
+    import index.dense_build as dense_build
 
     corpus, _ = base
     root = tmp_path / "dense"
     first = build_index([corpus], root, model=str(tiny_model_dir), dense="required", progress=False)
     served = list(BuildFiles(IndexLayout(root).current_build()).iter_papers())
     rebuilt: list[int] = []
-    real = build.write_dense
-    monkeypatch.setattr(build, "write_dense", lambda v, *a, **k: rebuilt.append(len(v)) or real(v, *a, **k))
+    real = dense_build.write_dense
+    monkeypatch.setattr(dense_build, "write_dense", lambda v, *a, **k: rebuilt.append(len(v)) or real(v, *a, **k))
     old = tmp_path / "old"
     generate(old, 3, start=dt.date(2020, 1, 1))
     report = build_index([corpus, old], root, model=str(tiny_model_dir), dense="required", progress=False).to_dict()

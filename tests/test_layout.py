@@ -57,7 +57,7 @@ def test_no_index_is_a_clear_error(tmp_path: Path) -> None:
 def test_append_file_copies_from_an_offset_in_the_kernel_or_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from search.layout import append_file
+    from index.storage import append_file
 
     src = tmp_path / "src"
     src.write_bytes(bytes(range(256)) * 5000)
