@@ -24,7 +24,7 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +165,24 @@ class _Loader:
         return self.memo[n]
 
 
+# One paper as a file gave it: id, date, content hash, record (or where the cache holds
+# it), and its heading's line.
+_Found = tuple[str, str | None, str, Paper | Ref, int]
+
+
+@dataclass
+class _Scan:
+    """What one pass over the digest files found."""
+
+    rows: list[_FileRow] = field(default_factory=list)  # the files of this build, in order: the next cache
+    fresh: list[_FileRow] = field(default_factory=list)  # rows of files parsed now
+    found: list[_Found] = field(default_factory=list)
+    issues: list[ParseIssue] = field(default_factory=list)
+    # Reused rows whose file had to be read again (their stat is out of date): the stat
+    # before that read, and when it was taken.
+    restat: dict[str, tuple[list[int] | None, int]] = field(default_factory=dict)
+
+
 def parse_sources_cached(
     sources: Sequence[Path], cache_dir: Path | None, enabled: bool = True, incumbent: Incumbent | None = None
 ) -> ParseResult:
@@ -174,20 +192,20 @@ def parse_sources_cached(
     ``index.digest_merge``)."""
     files, issues = collect_digest_files(list(sources))
     path = CacheFiles(cache_dir).parsed if cache_dir else None
-    cached: dict[tuple[str, str], _FileRow] = {}
-    rewrite = not enabled
-    if enabled and path is not None and path.exists():
-        old = _read_cache(path)
-        if old is None:
-            rewrite = True  # a damaged cache only costs time, once
-        else:
-            cached = {(r.header["path"], r.header["key"]): r for r in old}
-    rows: list[_FileRow] = []  # the files of this build, in order: the next cache
-    fresh: list[_FileRow] = []  # rows of files parsed now
-    found: list[tuple[str, str | None, str, Paper | Ref, int]] = []  # id, date, hash, record, line
+    old = _read_cache(path) if enabled and path is not None and path.exists() else []
+    cached = {(r.header["path"], r.header["key"]): r for r in old or ()}
+    scan = _scan(files, cached)
+    if path is not None:
+        # Not enabled, or a damaged cache (which only costs time, once): written anew.
+        _save(path, scan, len(cached), rewrite=not enabled or old is None)
+    corpus, conflicts = _merge(scan.found, _Loader(scan.rows), incumbent)
+    return ParseResult(papers=corpus, issues=issues + scan.issues + conflicts, files=len(files), hashes=corpus.hashes)
+
+
+def _scan(files: Sequence[Path], cached: dict[tuple[str, str], _FileRow]) -> _Scan:
+    """Each file's row from the cache when its content is unchanged, else parsed now."""
+    scan = _Scan()
     by_path = {p: r for (p, _), r in cached.items()}
-    stale = 0  # reused rows whose file had to be read again: their stat is out of date
-    seen: dict[str, tuple[list[int] | None, int]] = {}  # their stat before the read, and when
     for f in files:
         stat = _stat(f)
         key = _known_key(by_path.get(str(f)), stat)
@@ -195,44 +213,46 @@ def parse_sources_cached(
         if key is None:
             key = _file_key(f)  # read after the stat: a later change shows in the next stat
             if (str(f), key) in cached:
-                stale += 1
-                seen[str(f)] = (stat, checked_ns)
+                scan.restat[str(f)] = (stat, checked_ns)
         row = cached.get((str(f), key)) if key else None
         if row is None:
             papers, lines, file_issues = parse_file_located(f)
-            issues.extend(file_issues)
-            if key is None:
-                found.extend((p.id, p.date, record_hash(p.to_dict()), p, line) for p, line in zip(papers, lines))
+            scan.issues.extend(file_issues)
+            if key is None:  # unreadable: nothing to cache
+                scan.found.extend((p.id, p.date, record_hash(p.to_dict()), p, line) for p, line in zip(papers, lines))
                 continue
             row = _row_of(f, key, papers, lines, file_issues, stat, checked_ns)
-            fresh.append(row)
+            scan.fresh.append(row)
             entries: Sequence[Paper | Ref] = papers
         else:
-            issues.extend(ParseIssue(**i) for i in row.header["issues"])
-            entries = [(len(rows), pos) for pos in range(len(row.header["ids"]))]
+            scan.issues.extend(ParseIssue(**i) for i in row.header["issues"])
+            entries = [(len(scan.rows), pos) for pos in range(len(row.header["ids"]))]
         h = row.header
-        found.extend(zip(h["ids"], h["dates"], h["hashes"], entries, h["lines"]))
-        rows.append(row)
-    if path is not None:
-        # Refreshing stale stats is a rewrite: worth it once many files were touched.
-        if stale > max(50, len(rows) // 100):
-            for r in rows:
-                if r.header["path"] in seen:
-                    st, at = seen[r.header["path"]]
-                    r.header.update(stat=st, checked_ns=at)
-            rewrite = True
-        if rewrite or len(rows) - len(fresh) != len(cached) or not path.exists():
-            with atomic_file(path, binary=True) as out:  # drops the rows of files gone or edited
-                for r in rows:
-                    out.write(r.lines())
-        elif fresh:
-            _append(path, fresh)  # the daily case: only new files; 100 MB not rewritten
-    corpus, conflicts = _merge(found, _Loader(rows), incumbent)
-    return ParseResult(papers=corpus, issues=issues + conflicts, files=len(files), hashes=corpus.hashes)
+        scan.found.extend(zip(h["ids"], h["dates"], h["hashes"], entries, h["lines"]))
+        scan.rows.append(row)
+    return scan
+
+
+def _save(path: Path, scan: _Scan, cached: int, rewrite: bool) -> None:
+    """Make this build's files the cache: appended to in the daily case (only new files:
+    100 MB not rewritten), else rewritten, which drops the rows of files gone or edited."""
+    # Refreshing stale stats is a rewrite: worth it once many files were touched.
+    if len(scan.restat) > max(50, len(scan.rows) // 100):
+        for r in scan.rows:
+            if r.header["path"] in scan.restat:
+                st, at = scan.restat[r.header["path"]]
+                r.header.update(stat=st, checked_ns=at)
+        rewrite = True
+    if rewrite or len(scan.rows) - len(scan.fresh) != cached or not path.exists():
+        with atomic_file(path, binary=True) as out:
+            for r in scan.rows:
+                out.write(r.lines())
+    elif scan.fresh:
+        _append(path, scan.fresh)
 
 
 def _merge(
-    found: list[tuple[str, str | None, str, Paper | Ref, int]], load: _Loader, incumbent: Incumbent | None
+    found: list[_Found], load: _Loader, incumbent: Incumbent | None
 ) -> tuple[Corpus, list[ParseIssue]]:
     """``merge_located`` over headers: a paper seen in one file keeps its cached record and
     hash undecoded; only papers in several files are decoded and merged."""
