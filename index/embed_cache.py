@@ -3,7 +3,7 @@
 ``ROOT/cache/embeddings/<model-key>/`` holds ``keys.json`` (the model description, the
 hex text keys in row order, the name of the vectors file, and each paper content hash
 of the last build with its row) and that ``vectors-<nonce>.npy``: for a build, a hard
-link to the build's own ``dense/vectors.npy``, which holds exactly those rows. ``keys.json`` is
+link to the build's own ``dense/<leg>/vectors.npy``, which holds exactly those rows. ``keys.json`` is
 written last, by rename: it is the commit point, so a build killed mid-save leaves the
 previous pair intact (plus an orphan ``.npy`` the next save removes).
 
@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from index.incremental import text_key
 from index.storage import write_json
 from search.layout import EMBEDDING_KEYS, CacheFiles, read_json
 from search.records import PAPER_TEXTS_VERSION
@@ -39,10 +40,6 @@ class PassageEncoder(Protocol):
 def model_key(description: dict[str, Any]) -> str:
     blob = json.dumps(description, sort_keys=True, ensure_ascii=False).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def text_key(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 class EmbeddingCache:
@@ -102,7 +99,7 @@ class EmbeddingCache:
         fresh = None
         if len(missing):
             texts = texts_of(missing.tolist())
-            text_keys = [text_key(t) for t in texts]
+            text_keys = [text_key(t).hex() for t in texts]
             for i, k in zip(missing.tolist(), text_keys):
                 keys[i] = k
             wanted = [n for n, i in enumerate(missing.tolist()) if i >= start]
@@ -143,14 +140,6 @@ class EmbeddingCache:
             shutil.copyfile(written, self.dir / name)
         self._commit(name, keys, {"texts_version": PAPER_TEXTS_VERSION, "hashes": hashes, "rows": list(range(len(keys)))})
 
-    def encode(self, texts: Sequence[str], encoder: PassageEncoder, progress: bool = False) -> np.ndarray:
-        """One normalised vector per text; only texts not cached go through the model.
-        The cache is then rewritten with exactly these texts."""
-        keys = [text_key(t) for t in texts]
-        out = self._vectors(keys, texts, encoder, progress)
-        self._save(keys, out)
-        return out
-
     def _vectors(self, keys: list[str], texts: Sequence[str], encoder: PassageEncoder, progress: bool) -> np.ndarray:
         todo: dict[str, str] = {}
         for k, t in zip(keys, texts):
@@ -173,27 +162,6 @@ class EmbeddingCache:
             assert fresh is not None
             out[fresh_pos] = fresh[[fresh_row[keys[i]] for i in fresh_pos]]
         return out
-
-    def _save(self, keys: list[str], vectors: np.ndarray, hashes: Sequence[str] = ()) -> None:
-        """Rewrite the cache with these rows; ``hashes`` (one per row, when the rows are
-        papers) become the paper → row memo."""
-        if self.dir is None:
-            return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        unique = {k: i for i, k in enumerate(keys)}  # last row wins; rows are equal anyway
-        rows = np.fromiter(unique.values(), dtype=np.int64, count=len(unique))
-        new_row = {k: n for n, k in enumerate(unique)}
-        papers = {"texts_version": PAPER_TEXTS_VERSION, "hashes": list(hashes), "rows": [new_row[k] for k in keys] if hashes else []}
-        name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
-        self._write_vectors(self.dir / name, vectors[rows])
-        self._commit(name, list(unique), papers)
-
-    @staticmethod
-    def _write_vectors(path: Path, vectors: np.ndarray) -> None:
-        with open(path, "wb") as f:
-            np.save(f, np.ascontiguousarray(vectors), allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
 
     def _commit(self, name: str, keys: list[str], papers: dict[str, list[Any]]) -> None:
         """``keys.json`` names the vectors file: written last, it is the commit point."""

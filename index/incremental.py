@@ -22,6 +22,14 @@ from index.storage import append_file, atomic_file, write_jsonl
 from search.layout import BuildFiles, IndexLayout, read_json
 
 
+KEY_BYTES = 16
+
+
+def text_key(text: str) -> bytes:
+    """The caches' key of a text (tokens, embeddings): 16 bytes of blake2b."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES).digest()
+
+
 def record_hash(record: dict[str, Any]) -> str:
     """The content hash of one paper record (``Paper.to_dict()`` or a papers.jsonl row)."""
     blob = json.dumps(record, sort_keys=True, ensure_ascii=False).encode()

@@ -268,11 +268,24 @@ class FakeEncoder:
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+def _encode_build(cache_dir: Path, enc: FakeEncoder, papers: dict[str, str], build: str) -> np.ndarray:
+    """A build's use of the cache: vectors of papers (content hash -> passage text), then
+    the build's own vectors file becomes the cache."""
+    hashes, texts = list(papers), list(papers.values())
+    cache = EmbeddingCache(cache_dir, enc.describe())
+    vectors = cache.encode_papers(hashes, lambda rows: [texts[i] for i in rows], enc)
+    written = cache_dir / f"{build}-vectors.npy"  # each build writes its own file
+    np.save(written, vectors, allow_pickle=False)
+    cache.save_papers(written)
+    return vectors
+
+
 def test_embedding_cache_encodes_only_unseen_texts(tmp_path: Path) -> None:
     enc = FakeEncoder()
-    first = EmbeddingCache(tmp_path, enc.describe()).encode(["a", "bb", "a"], enc)
+    first = _encode_build(tmp_path, enc, {"p1": "a", "p2": "bb", "p3": "a"}, "first")
     assert enc.seen == ["a", "bb"]
-    second = EmbeddingCache(tmp_path, enc.describe()).encode(["bb", "ccc", "a"], enc)
+    # p2 is found by its content hash, p5 (a new paper) by its text.
+    second = _encode_build(tmp_path, enc, {"p2": "bb", "p4": "ccc", "p5": "a"}, "second")
     assert enc.seen == ["a", "bb", "ccc"]
     np.testing.assert_allclose(second[[0, 2]], first[[1, 0]])
     other = EmbeddingCache(tmp_path, {"model": "other", "dim": 4})
