@@ -13,17 +13,17 @@ from typing import Any
 
 from index.bm25_build import BM25Params, TokenDocs, write_bm25
 from index.corpus import Corpus, Texts
-from index.glossary_update import build_glossary
 from index.dense_build import DenseMode, load_encoders, write_leg
+from index.glossary_update import build_glossary
 from index.incremental import compare, read_served, record_hash, served_order_first, served_titles, write_papers
 from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
 from index.snippet_build import write_snippet_spans
+from index.storage import BuildLock, StagedBuild, write_json
 from index.token_cache import TokenCache
 from search.encoders import PASSAGE_FIELDS
 from search.errors import NoPapersFound, SourceNotFound
-from index.storage import BuildLock, StagedBuild, write_json
 from search.layout import FORMAT_VERSION, IndexLayout
 from search.records import Paper, ParseIssue
 from search.tokenizer import KiwiTokenizer

@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from index.corpus import Corpus
-from search.errors import PaperSearchError
 from index.storage import append_file, atomic_file, write_jsonl
+from search.errors import PaperSearchError
 from search.layout import BuildFiles, IndexLayout, read_json
 
 
