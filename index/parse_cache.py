@@ -9,11 +9,10 @@ A file whose size, mtime, ctime and inode are those recorded when it was hashed 
 not read at all (as git decides a file is unchanged; ctime cannot be set back by any
 tool, and a file modified within two seconds of being hashed is always read again).
 
-Each file is two lines: a small header (path, content key, stat, problems, and per paper
-its id, date and content hash) and a payload line, the papers' records. A build reads every
-header but leaves payloads as bytes: the papers come back as a :class:`Corpus` whose
-records are decoded only when a step asks for one, which in a daily build is the new
-papers alone. Papers that several files share are merged here, from their decoded
+Each file is two lines (``index/parse_cache_file.py``): a header and the papers' records.
+A build reads every header but leaves payloads as bytes: the papers come back as a
+:class:`Corpus` whose records are decoded only when a step asks for one, which in a daily
+build is the new papers alone. Papers that several files share are merged here, from their decoded
 records; a paper seen once keeps its cached hash.
 """
 
@@ -26,27 +25,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from index.corpus import Corpus, Ref
 from index.digest import ParseResult, collect_digest_files, parse_file, parse_file_located
 from index.digest_files import UnreadableDigest, read_digest_bytes
 from index.digest_merge import Incumbent, merge_located
 from index.incremental import record_hash
+from index.parse_cache_file import FileRow, append_rows, make_row, read_rows
 from index.storage import atomic_file
 from search.layout import CacheFiles
 from search.records import Paper, ParseIssue
 
-CACHE_VERSION = 3  # 3: "lines" (each paper's heading line, for conflict reports)
-
-
-@dataclass
-class _FileRow:
-    header: dict[str, Any]  # v, path, key, ids, dates, hashes, issues
-    payload: bytes  # one JSON list of the file's paper records, kept undecoded
-
-    def lines(self) -> bytes:
-        return json.dumps(self.header, ensure_ascii=False).encode() + b"\n" + self.payload + b"\n"
 
 
 def _file_key(path: Path) -> str | None:
@@ -70,7 +59,7 @@ def _stat(path: Path) -> list[int] | None:
 RACY_NS = 2_000_000_000
 
 
-def _known_key(row: _FileRow | None, stat: list[int] | None) -> str | None:
+def _known_key(row: FileRow | None, stat: list[int] | None) -> str | None:
     """The cached content key of an unchanged file, without reading it: same size,
     mtime, ctime (which no tool can set back) and inode as when it was hashed, and not
     modified just before that. None: read and hash the file."""
@@ -82,73 +71,11 @@ def _known_key(row: _FileRow | None, stat: list[int] | None) -> str | None:
     return row.header["key"]
 
 
-def _row_of(
-    path: Path, key: str, papers: list[Paper], lines: list[int], issues: list[ParseIssue], stat: list[int] | None,
-    checked_ns: int,
-) -> _FileRow:
-    dicts = [p.to_dict() for p in papers]
-    header = {
-        "v": CACHE_VERSION,
-        "path": str(path),
-        "key": key,
-        "stat": stat,
-        "checked_ns": checked_ns,
-        "ids": [p.id for p in papers],
-        "dates": [p.date for p in papers],
-        "hashes": [record_hash(d) for d in dicts],
-        "lines": lines,
-        "issues": [i.to_dict() for i in issues],
-    }
-    return _FileRow(header, json.dumps(dicts, ensure_ascii=False).encode())
-
-
-def _read_cache(path: Path) -> list[_FileRow] | None:
-    """The cached rows, or None when the file is missing or damaged anywhere (a torn
-    append, an older format): then everything is parsed again, once."""
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return None
-    if not raw.endswith(b"\n"):
-        return None if raw else []
-    lines = raw.split(b"\n")[:-1]
-    if len(lines) % 2:
-        return None
-    rows = []
-    for head, payload in zip(lines[0::2], lines[1::2]):
-        try:
-            header = json.loads(head)
-        except ValueError:
-            return None
-        if not (isinstance(header, dict) and header.get("v") == CACHE_VERSION and payload.startswith(b"[")):
-            return None
-        n = len(header.get("ids") or ())
-        if not (
-            isinstance(header.get("path"), str)
-            and isinstance(header.get("key"), str)
-            and len(header.get("dates") or ()) == len(header.get("hashes") or ()) == len(header.get("lines") or ()) == n
-            and isinstance(header.get("issues"), list)
-            and all(isinstance(i, dict) and set(i) == {"file", "line", "reason"} for i in header["issues"])
-        ):
-            return None
-        rows.append(_FileRow(header, payload))
-    return rows
-
-
-def _append(path: Path, rows: Sequence[_FileRow]) -> None:
-    """Append rows, fsynced. A torn append (a crash mid-write) makes the file unreadable,
-    which costs one full parse, never a wrong result."""
-    with open(path, "ab") as f:
-        f.write(b"".join(r.lines() for r in rows))
-        f.flush()
-        os.fsync(f.fileno())
-
-
 class _Loader:
     """Decodes one cached file's records on demand, once. A payload that does not decode
     (damaged on disk) is parsed again from its digest file: the header matched its key."""
 
-    def __init__(self, rows: list[_FileRow]):
+    def __init__(self, rows: list[FileRow]):
         self.rows = rows
         self.memo: dict[int, list[Paper]] = {}
 
@@ -174,8 +101,8 @@ _Found = tuple[str, str | None, str, Paper | Ref, int]
 class _Scan:
     """What one pass over the digest files found."""
 
-    rows: list[_FileRow] = field(default_factory=list)  # the files of this build, in order: the next cache
-    fresh: list[_FileRow] = field(default_factory=list)  # rows of files parsed now
+    rows: list[FileRow] = field(default_factory=list)  # the files of this build, in order: the next cache
+    fresh: list[FileRow] = field(default_factory=list)  # rows of files parsed now
     found: list[_Found] = field(default_factory=list)
     issues: list[ParseIssue] = field(default_factory=list)
     # Reused rows whose file had to be read again (their stat is out of date): the stat
@@ -192,7 +119,7 @@ def parse_sources_cached(
     ``index.digest_merge``)."""
     files, issues = collect_digest_files(list(sources))
     path = CacheFiles(cache_dir).parsed if cache_dir else None
-    old = _read_cache(path) if enabled and path is not None and path.exists() else []
+    old = read_rows(path) if enabled and path is not None and path.exists() else []
     cached = {(r.header["path"], r.header["key"]): r for r in old or ()}
     scan = _scan(files, cached)
     if path is not None:
@@ -202,7 +129,7 @@ def parse_sources_cached(
     return ParseResult(papers=corpus, issues=issues + scan.issues + conflicts, files=len(files), hashes=corpus.hashes)
 
 
-def _scan(files: Sequence[Path], cached: dict[tuple[str, str], _FileRow]) -> _Scan:
+def _scan(files: Sequence[Path], cached: dict[tuple[str, str], FileRow]) -> _Scan:
     """Each file's row from the cache when its content is unchanged, else parsed now."""
     scan = _Scan()
     by_path = {p: r for (p, _), r in cached.items()}
@@ -221,7 +148,7 @@ def _scan(files: Sequence[Path], cached: dict[tuple[str, str], _FileRow]) -> _Sc
             if key is None:  # unreadable: nothing to cache
                 scan.found.extend((p.id, p.date, record_hash(p.to_dict()), p, line) for p, line in zip(papers, lines))
                 continue
-            row = _row_of(f, key, papers, lines, file_issues, stat, checked_ns)
+            row = make_row(f, key, papers, lines, file_issues, stat, checked_ns)
             scan.fresh.append(row)
             entries: Sequence[Paper | Ref] = papers
         else:
@@ -248,7 +175,7 @@ def _save(path: Path, scan: _Scan, cached: int, rewrite: bool) -> None:
             for r in scan.rows:
                 out.write(r.lines())
     elif scan.fresh:
-        _append(path, scan.fresh)
+        append_rows(path, scan.fresh)
 
 
 def _merge(
