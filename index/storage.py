@@ -3,8 +3,9 @@ publishing a build and cleaning up old ones. Used only by builds; the query side
 through ``search.layout``, which owns the paths.
 
 Files inside a staged build need no write-then-rename of their own (the whole folder is
-published at once), but every writer still goes through :func:`atomic_file`, so a killed
-build never leaves a torn file even in the caches, which outlive builds.
+published at once); the caches outlive builds and do. Writers go through :func:`atomic_file`
+or :func:`atomic_path` either way, except bm25s, which saves its own files into the staged
+build's ``bm25/`` folder.
 """
 
 from __future__ import annotations

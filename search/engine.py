@@ -144,12 +144,12 @@ class SearchEngine:
             depth = k + offset  # one leg's own order is the answer: rank only the page
         rankings: dict[str, list[ScoredId]] = {}
         total: int | None = None
-        dense_legs = [leg for leg in plan.legs if leg != "bm25"]
+        dense_names = [leg for leg in plan.legs if leg != "bm25"]
         # Several dense legs run side by side (see LEG_POOL); the first one runs here.
-        pending = {leg: LEG_POOL.submit(self.dense_legs[leg].retrieve, query, depth) for leg in dense_legs[1:]}
+        pending = {leg: LEG_POOL.submit(self.dense_legs[leg].retrieve, query, depth) for leg in dense_names[1:]}
         if "bm25" in plan.legs:
             rankings["bm25"], total = self.bm25.search_terms(terms, depth)
-        for leg in dense_legs:
+        for leg in dense_names:
             rankings[leg] = pending[leg].result() if leg in pending else self.dense_legs[leg].retrieve(query, depth)
             total = len(self.ids)  # every paper has a similarity
         rankings = {leg: rankings[leg] for leg in plan.legs}  # fused in the plan's order

@@ -108,10 +108,6 @@ class IndexLayout:
     def lock_path(self) -> Path:
         return self.root / LOCK
 
-    @property
-    def cache(self) -> "CacheFiles":
-        return CacheFiles(self.cache_dir)
-
     def current_build(self) -> Path:
         """The served build folder, resolved once so later swaps do not affect the caller."""
         link = self.current_link
