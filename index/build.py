@@ -15,7 +15,7 @@ from index.bm25_build import BM25Params, TokenDocs, write_bm25
 from index.corpus import Corpus, Texts
 from index.dense_build import DenseMode, load_encoders, write_leg
 from index.glossary_update import build_glossary
-from index.incremental import compare, read_served, record_hash, served_order_first, served_titles, write_papers
+from index.incremental import compare, read_served, served_order_first, served_titles, write_papers
 from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
@@ -97,7 +97,8 @@ def build_index(
             parsed = parse_sources_cached(
                 list(sources), layout.cache_dir, enabled=not full, incumbent=lambda ids: served_titles(layout, ids)
             )
-        corpus: Corpus = parsed.papers  # type: ignore[assignment]  # records decoded only where a step needs them
+        corpus = parsed.papers  # records decoded only where a step needs them
+        assert isinstance(corpus, Corpus)  # what parse_sources_cached gives
         if not corpus:
             raise NoPapersFound(
                 f"no papers found in {', '.join(map(str, sources))} "
@@ -217,10 +218,6 @@ def _tokenize(
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def paper_hash(paper: Paper) -> str:
-    return record_hash(paper.to_dict())
 
 
 def corpus_hash(ids: Sequence[str], hashes: Sequence[str]) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from index.build import build_index, paper_hash
+from index.build import build_index
 from index.digest import parse_sources
 from index.incremental import record_hash
 from index.synthetic import add_papers, generate
@@ -85,7 +85,7 @@ def test_paper_hash_matches_the_stored_record(base: tuple[Path, Path]) -> None:
     files = BuildFiles(IndexLayout(root).current_build())
     rows = list(files.iter_papers())
     engine = SearchEngine.open(root, load_model=False)
-    assert [record_hash(r) for r in rows] == [paper_hash(p) for p in engine.papers]
+    assert [record_hash(r) for r in rows] == [record_hash(p.to_dict()) for p in engine.papers]
 
 
 def test_build_keeps_paper_hashes_and_compare_uses_them(copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
