@@ -21,7 +21,6 @@ from index.storage import append_file, atomic_file, write_jsonl
 from search.errors import PaperSearchError
 from search.layout import BuildFiles, IndexLayout, read_json
 
-
 KEY_BYTES = 16
 
 
