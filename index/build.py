@@ -120,14 +120,14 @@ def build_index(
             files = stage.files
             with timings.step("write_papers"):
                 write_papers(files, corpus, delta, served)  # copies the served rows when only appending
-            dense_legs = []
+            legs_built: list[dict[str, Any]] = []  # their manifest entries
             if encoders:  # needs no tokens: before them, giving Kiwi's helper time
                 with timings.step("embed"):
                     for leg, encoder in encoders.items():
                         meta, seconds = write_leg(
                             leg, corpus, encoder, files, show, layout.cache_dir, delta, served, tuple(passage_fields), not full
                         )
-                        dense_legs.append(meta)
+                        legs_built.append(meta)
                         timings.add("encode", seconds)  # the models alone: what benchmarks leave out
             with timings.step("tokenize"):
                 docs = _tokenize(corpus, tokenizer, layout.cache_dir, params, show, use_cache=not full)
@@ -161,7 +161,7 @@ def build_index(
                     "corpus_hash": corpus_hash(corpus.ids, corpus.hashes),
                     "tokenizer": tokenizer.settings.to_dict(),
                     "bm25": bm25_meta,
-                    "dense_legs": dense_legs,
+                    "dense_legs": legs_built,
                     "snippets": snippet_meta,
                 },
             )
@@ -174,8 +174,8 @@ def build_index(
             errors=parsed.issues,
             index=str(layout.root),
             build_id=stage.build_id,
-            dense=bool(dense_legs),
-            legs=[leg["name"] for leg in dense_legs],
+            dense=bool(legs_built),
+            legs=[leg["name"] for leg in legs_built],
             notice=notice,
             timings=dict(timings),
             delta=delta.to_dict(),

@@ -27,7 +27,7 @@ import numpy as np
 
 from index.incremental import text_key
 from index.storage import write_json
-from search.layout import EMBEDDING_KEYS, CacheFiles, read_json
+from search.layout import EMBEDDING_KEYS, EMBEDDING_VECTORS, CacheFiles, read_json
 from search.records import PAPER_TEXTS_VERSION
 
 
@@ -131,7 +131,7 @@ class EmbeddingCache:
             return
         keys, hashes = self._pending
         self.dir.mkdir(parents=True, exist_ok=True)
-        name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
+        name = EMBEDDING_VECTORS.format(nonce=uuid.uuid4().hex[:12])
         with open(written, "rb") as f:  # on disk before keys.json names it
             os.fsync(f.fileno())
         try:
@@ -168,6 +168,6 @@ class EmbeddingCache:
         assert self.dir is not None
         meta = {"model": self.description, "vectors": name, "keys": keys, "papers": papers}
         write_json(self.dir / EMBEDDING_KEYS, meta, indent=None)  # 100k keys: the compact encoder is 5x faster
-        for old in self.dir.glob("vectors-*.npy"):
+        for old in self.dir.glob(EMBEDDING_VECTORS.format(nonce="*")):
             if old.name != name:
                 old.unlink(missing_ok=True)

@@ -4,7 +4,8 @@ The caches (tokens, embeddings, parsed files) make the work incremental; this mo
 says how much of it was: papers added, changed (same id, other content), removed and
 reused (same content). It also tells the dense step when the new build only appends
 rows to the served one, the daily case, so the served ANN index can be extended in
-place instead of rebuilt.
+place instead of rebuilt, and writes the new build's papers.jsonl, copying the served
+rows byte for byte in that case.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Parsing is ~0.25 ms a paper: half a minute at 100k papers, which would swamp an
 incremental build that adds one day's digest. Each file's papers and problems are kept
-in ``ROOT/cache/parsed.jsonl`` (rewritten atomically with only the files of the last
-build), so only new or edited files are parsed again.
+in ``ROOT/cache/parsed.jsonl`` (appended to when only new files came, else rewritten
+atomically with only the files of the last build), so only new or edited files are
+parsed again.
 
 A file whose size, mtime, ctime and inode are those recorded when it was hashed is
 not read at all (as git decides a file is unchanged; ctime cannot be set back by any

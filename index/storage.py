@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from search.errors import BuildLocked, IndexCorrupt, IndexNotFound
-from search.layout import BUILDS_DIR, KEEP_BUILDS, STAGING_PREFIX, BuildFiles, IndexLayout
+from search.layout import BUILDS_DIR, KEEP_BUILDS, NEXT_LINK_PREFIX, STAGING_PREFIX, BuildFiles, IndexLayout
 
 
 @contextlib.contextmanager
@@ -164,7 +164,7 @@ class StagedBuild:
         final = self.layout.builds_dir / self.build_id
         _fsync_tree(self.path)
         os.rename(self.path, final)
-        tmp_link = self.layout.root / f".current-{self.build_id}"
+        tmp_link = self.layout.root / f"{NEXT_LINK_PREFIX}{self.build_id}"
         os.symlink(Path(BUILDS_DIR) / self.build_id, tmp_link)
         os.replace(tmp_link, self.layout.current_link)
         _fsync_dir(self.layout.root)
@@ -191,7 +191,7 @@ def collect_garbage(layout: IndexLayout, keep: int = KEEP_BUILDS) -> None:
     for old in builds[:-keep]:
         if old.name != served:
             shutil.rmtree(old, ignore_errors=True)
-    for p in layout.root.glob(".current-*"):
+    for p in layout.root.glob(f"{NEXT_LINK_PREFIX}*"):
         p.unlink(missing_ok=True)
 
 

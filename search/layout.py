@@ -68,12 +68,14 @@ PAPER_HASHES = "paper_hashes.json"
 CURRENT = "current"
 BUILDS_DIR = "builds"
 STAGING_PREFIX = ".staging-"  # builds/.staging-<id>: dot-prefixed, so never served
+NEXT_LINK_PREFIX = ".current-"  # ROOT/.current-<id>: the new link, renamed over ``current``
 LOCK = "build.lock"
 CACHE_DIR = "cache"
 PARSED_CACHE = "parsed.jsonl"
 TOKENS_CACHE_DIR = "tokens"
 EMBEDDINGS_CACHE_DIR = "embeddings"
-EMBEDDING_KEYS = "keys.json"
+EMBEDDING_KEYS = "keys.json"  # names the vectors file: EMBEDDING_VECTORS, one nonce
+EMBEDDING_VECTORS = "vectors-{nonce}.npy"
 KEEP_BUILDS = 3  # the served one plus two older ones, so a server mid-reload never loses files
 
 
