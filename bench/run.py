@@ -182,10 +182,6 @@ def alternatives(n: int, engine: Any, qs: list[str], ours_p50: float, table: Tab
 
 def ann_recall(n: int, engine: Any, qs: list[str], table: Table, force_hnsw: bool = False) -> None:
     """Recall@10 of the served ANN index against exact inner-product search."""
-    import faiss
-
-    from index.dense_build import choose_index
-
     for name, dense in engine.dense_legs.items():
         if dense.encoder is not None:
             _leg_recall(name, dense, engine.leg_meta[name]["index"], n, qs, table, force_hnsw)

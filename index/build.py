@@ -6,29 +6,28 @@ import contextlib
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from index.bm25_build import BM25Params, TokenDocs, write_bm25
 from index.corpus import Corpus, Texts
+from index.dense_build import DenseMode, load_encoders, write_leg
 from index.glossary_update import build_glossary
-from index.dense_build import choose_index, extend_dense, same_graph, write_dense
-from index.embed_cache import EmbeddingCache
-from index.incremental import Delta, compare, record_hash, served_order_first, served_titles, write_papers
+from index.incremental import compare, read_served, served_order_first, served_titles, write_papers
 from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
 from index.snippet_build import write_snippet_spans
+from index.storage import BuildLock, StagedBuild, write_json
 from index.token_cache import TokenCache
-from search.encoders import PASSAGE_FIELDS, Encoder, default_models, leg_name, load_encoder, parse_models, passage_text
-from search.errors import ModelUnavailable, NoPapersFound, PaperSearchError, SourceNotFound
-from search.layout import FORMAT_VERSION, BuildFiles, BuildLock, IndexLayout, StagedBuild, write_json
+from search.encoders import PASSAGE_FIELDS
+from search.errors import NoPapersFound, SourceNotFound
+from search.layout import FORMAT_VERSION, IndexLayout
 from search.records import Paper, ParseIssue
 from search.tokenizer import KiwiTokenizer
 
-DenseMode = Literal["auto", "off", "required"]
 # Called with the staged (not yet served) build folder; raising stops the swap.
 Gate = Callable[[Path], None]
 
@@ -87,75 +86,66 @@ def build_index(
         )
     show = progress_enabled(progress)
     layout = IndexLayout(index_root)
-    timings: dict[str, float] = {}
+    timings = Timings()
     with BuildLock(layout), contextlib.ExitStack() as stack:
         local = KiwiTokenizer()
         # An incremental build tokenizes few texts: Kiwi loads in a helper meanwhile.
         prefetch = stack.enter_context(KiwiPrefetch.start(local)) if not full and layout.current_link.exists() else None
         tokenizer = KiwiTokenizer(local.settings, kiwi=prefetch)
-        t = time.perf_counter()
-        # A title conflict keeps the served paper's record: a new digest cannot take it over.
-        parsed = parse_sources_cached(
-            list(sources), layout.cache_dir, enabled=not full, incumbent=lambda ids: served_titles(layout, ids)
-        )
-        timings["parse"] = time.perf_counter() - t
-        corpus = parsed.papers  # a Corpus: records decoded only where a step needs them
-        if not isinstance(corpus, Corpus):
-            corpus = Corpus.of(corpus, parsed.hashes or [paper_hash(p) for p in corpus])
+        with timings.step("parse"):
+            # A title conflict keeps the served paper's record: a new digest cannot take it over.
+            parsed = parse_sources_cached(
+                list(sources), layout.cache_dir, enabled=not full, incumbent=lambda ids: served_titles(layout, ids)
+            )
+        corpus = parsed.papers  # records decoded only where a step needs them
+        assert isinstance(corpus, Corpus)  # what parse_sources_cached gives
         if not corpus:
             raise NoPapersFound(
                 f"no papers found in {', '.join(map(str, sources))} "
                 f"({_count(len(parsed.issues), 'problem')}); the served index was left as it was",
                 parsed.issues,
             )
-
-        t = time.perf_counter()
-        delta = compare(corpus.ids, corpus.hashes, layout, full=full)
-        if not full:
-            corpus, delta = served_order_first(corpus, delta)
-        timings["compare"] = time.perf_counter() - t
-
+        with timings.step("compare"):
+            served = read_served(layout)
+            delta = compare(corpus.ids, corpus.hashes, served, full=full)
+            if not full:
+                corpus, delta = served_order_first(corpus, delta, served)
         # The model loads before tokenizing: Kiwi loads in its helper meanwhile.
-        t = time.perf_counter()
-        encoders, notice = _load_encoders(model, dense)
-        timings["load_model"] = time.perf_counter() - t
+        with timings.step("load_model"):
+            encoders, notice = load_encoders(model, dense)
         if notice:
             log(notice)
 
         with StagedBuild(layout) as stage:
             files = stage.files
-            t = time.perf_counter()
-            write_papers(files, corpus, delta)  # copies the served rows when only appending
-            timings["write_papers"] = time.perf_counter() - t
-            dense_legs = []
+            with timings.step("write_papers"):
+                write_papers(files, corpus, delta, served)  # copies the served rows when only appending
+            legs_built: list[dict[str, Any]] = []  # their manifest entries
             if encoders:  # needs no tokens: before them, giving Kiwi's helper time
-                t = time.perf_counter()
-                for leg, encoder in encoders.items():
-                    dense_legs.append(
-                        _write_dense(leg, corpus, encoder, files, show, layout.cache_dir, delta, timings, tuple(passage_fields), not full)
-                    )
-                timings["embed"] = time.perf_counter() - t
-            t = time.perf_counter()
-            docs = _tokenize(corpus, tokenizer, layout.cache_dir, params, show, use_cache=not full)
-            timings["tokenize"] = time.perf_counter() - t
-            t = time.perf_counter()
-            bm25_meta = write_bm25(docs, files.bm25, params)
-            timings["bm25"] = time.perf_counter() - t
+                with timings.step("embed"):
+                    for leg, encoder in encoders.items():
+                        meta, seconds = write_leg(
+                            leg, corpus, encoder, files, show, layout.cache_dir, delta, served, tuple(passage_fields), not full
+                        )
+                        legs_built.append(meta)
+                        timings.add("encode", seconds)  # the models alone: what benchmarks leave out
+            with timings.step("tokenize"):
+                docs = _tokenize(corpus, tokenizer, layout.cache_dir, params, show, use_cache=not full)
+            with timings.step("bm25"):
+                bm25_meta = write_bm25(docs, files.bm25, params)
             # Snippet morphemes, so the server highlights without Kiwi (index/snippet_build.py).
-            t = time.perf_counter()
-            snippet_meta = write_snippet_spans(corpus, tokenizer, files, delta, full=full, progress=show)
-            timings["snippets"] = time.perf_counter() - t
-            t = time.perf_counter()
-            # The term bridge for query expansion; reuses the BM25 token lists for counts.
-            # A small change is mined alone and merged into the served glossary (then only
-            # the new papers' texts are made).
-            glossary = build_glossary(
-                Texts(corpus, Paper.search_text), docs, tokenizer, fresh=delta.fresh, full=full,
-                changed=delta.added + delta.changed + delta.removed,
-                served=BuildFiles(delta.previous).glossary if delta.previous is not None else None,
-            )
-            write_json(files.glossary, glossary)
-            timings["glossary"] = time.perf_counter() - t
+            with timings.step("snippets"):
+                snippet_meta = write_snippet_spans(corpus, tokenizer, files, served, full=full, progress=show)
+            with timings.step("glossary"):
+                # The term bridge for query expansion; reuses the BM25 token lists for counts.
+                # A small change is mined alone and merged into the served glossary (then only
+                # the new papers' texts are made).
+                glossary = build_glossary(
+                    Texts(corpus, Paper.search_text), docs, tokenizer, fresh=delta.fresh, full=full,
+                    changed=delta.added + delta.changed + delta.removed,
+                    served=served.files.glossary if served is not None else None,
+                )
+                write_json(files.glossary, glossary)
             if prefetch is not None:
                 prefetch.close()  # Kiwi's last use
             write_json(
@@ -171,7 +161,7 @@ def build_index(
                     "corpus_hash": corpus_hash(corpus.ids, corpus.hashes),
                     "tokenizer": tokenizer.settings.to_dict(),
                     "bm25": bm25_meta,
-                    "dense_legs": dense_legs,
+                    "dense_legs": legs_built,
                     "snippets": snippet_meta,
                 },
             )
@@ -184,12 +174,25 @@ def build_index(
             errors=parsed.issues,
             index=str(layout.root),
             build_id=stage.build_id,
-            dense=bool(dense_legs),
-            legs=[leg["name"] for leg in dense_legs],
+            dense=bool(legs_built),
+            legs=[leg["name"] for leg in legs_built],
             notice=notice,
-            timings=timings,
+            timings=dict(timings),
             delta=delta.to_dict(),
         )
+
+
+class Timings(dict[str, float]):
+    """Seconds per named build step, in the order the steps ran (the report's timings)."""
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.add(name, time.perf_counter() - start)
+
+    def add(self, name: str, seconds: float) -> None:
+        self[name] = self.get(name, 0.0) + seconds
 
 
 def _tokenize(
@@ -213,67 +216,8 @@ def _tokenize(
     return TokenDocs.from_rows(cache.ids, cache.offsets, cache.vocab, title_rows, body_rows, params)
 
 
-def _load_encoders(model: str | Sequence[str] | None, dense: DenseMode) -> tuple[dict[str, Encoder], str | None]:
-    """One encoder per dense leg. A model that cannot load is left out with a notice (or
-    fails the build with ``dense="required"``); with none left the build is BM25-only."""
-    if dense == "off":
-        return {}, None
-    names = parse_models(model) or default_models()
-    encoders: dict[str, Encoder] = {}
-    problems: list[str] = []
-    for name in names:
-        leg = leg_name(name)
-        if leg in encoders:
-            raise PaperSearchError(f"two models would both be dense leg {leg!r}: {', '.join(names)}")
-        try:
-            encoders[leg] = load_encoder(name)
-        except ModelUnavailable as e:
-            if dense == "required":
-                raise
-            problems.append(str(e))
-    if not problems:
-        return encoders, None
-    rest = f"building without it ({', '.join(encoders)} kept)" if encoders else "building a BM25-only index"
-    return encoders, f"no embedding model ({'; '.join(problems)}); {rest}"
-
-
-def _write_dense(
-    leg: str, corpus: Corpus, encoder: Encoder, files: BuildFiles, show: bool, cache_dir: Path, delta: Delta,
-    timings: dict[str, float], fields: tuple[str, ...], use_cache: bool = True,
-) -> dict[str, Any]:
-    """One dense leg's vectors and ANN index; returns its manifest entry."""
-    cache = EmbeddingCache(cache_dir, {**encoder.describe(), "text_fields": list(fields)}, enabled=use_cache)
-
-    def texts_of(rows: list[int]) -> list[str]:
-        return [passage_text(corpus[i], fields) for i in rows]
-
-    spec = choose_index(len(corpus))
-    meta = {"name": leg, "source": encoder.model if encoder.backend == "sentence-transformers" else leg,
-            **encoder.describe(), "text_fields": list(fields), "index": spec}
-    vectors, faiss_index = files.leg_vectors(leg), files.leg_faiss(leg)
-    start = int(delta.previous_manifest.get("papers", -1))
-    # The daily case: same model and graph settings, the served rows untouched and first,
-    # new rows appended: only they are encoded and added; the rest is copied.
-    extended = False
-    served_leg = next((m for m in delta.previous_manifest.get("dense_legs") or () if m.get("name") == leg), None)
-    if delta.appends_only and delta.previous is not None and same_graph(served_leg, meta):
-        served = BuildFiles(delta.previous)
-        new = cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show, start=start)
-        extended = extend_dense(new, served.leg_faiss(leg), served.leg_vectors(leg), vectors, faiss_index, start)
-    if not extended:
-        write_dense(cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show), vectors, faiss_index, spec)
-    # The models alone: what benchmarks leave out.
-    timings["encode"] = timings.get("encode", 0.0) + cache.encode_seconds
-    cache.save_papers(vectors)
-    return meta
-
-
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def paper_hash(paper: Paper) -> str:
-    return record_hash(paper.to_dict())
 
 
 def corpus_hash(ids: Sequence[str], hashes: Sequence[str]) -> str:

@@ -39,10 +39,6 @@ class Corpus(Sequence[Paper]):
         self._entries = entries
         self._load = load
 
-    @classmethod
-    def of(cls, papers: Sequence[Paper], hashes: Sequence[str]) -> "Corpus":
-        return cls([p.id for p in papers], list(hashes), list(papers))
-
     def reorder(self, order: Sequence[int]) -> "Corpus":
         """The same papers in another order (``order`` lists every position once)."""
         return Corpus([self.ids[i] for i in order], [self.hashes[i] for i in order], [self._entries[i] for i in order], self._load)

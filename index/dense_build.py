@@ -1,13 +1,23 @@
-"""Write the dense index: normalised vectors (.npy) and a FAISS index chosen by size."""
+"""The dense step of a build: the encoders, and per dense leg its normalised vectors (.npy)
+and a FAISS index chosen by size."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from search.layout import append_file
+from index.corpus import Corpus
+from index.embed_cache import EmbeddingCache
+from index.incremental import Delta, ServedBuild
+from index.storage import append_file, atomic_file, atomic_path
+from search.encoders import Encoder, default_models, leg_name, load_encoder, parse_models, passage_text
+from search.errors import ModelUnavailable, PaperSearchError
+from search.layout import BuildFiles
+
+DenseMode = Literal["auto", "off", "required"]
 
 # Below this many papers exact search is both fast and perfect; above it HNSW keeps
 # query latency flat while recall stays high (measured by bench/).
@@ -40,8 +50,8 @@ def write_dense(vectors: np.ndarray, vectors_path: Path, faiss_path: Path, spec:
     import faiss
 
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-    vectors_path.parent.mkdir(parents=True, exist_ok=True)
-    np.save(vectors_path, vectors, allow_pickle=False)
+    with atomic_file(vectors_path, binary=True) as f:
+        np.save(f, vectors, allow_pickle=False)
     dim = vectors.shape[1]
     if spec["type"] == "flat":
         index = faiss.IndexFlatIP(dim)
@@ -50,7 +60,8 @@ def write_dense(vectors: np.ndarray, vectors_path: Path, faiss_path: Path, spec:
         index.hnsw.efConstruction = spec["efConstruction"]
         index.hnsw.efSearch = spec["efSearch"]
     index.add(vectors)
-    faiss.write_index(index, str(faiss_path))
+    with atomic_path(faiss_path) as tmp:
+        faiss.write_index(index, str(tmp))
 
 
 def extend_dense(
@@ -74,8 +85,7 @@ def extend_dense(
         return False
     dim, offset = served.shape[1], served.offset
     del served
-    vectors_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(vectors_path, "wb") as out:
+    with atomic_file(vectors_path, binary=True) as out:
         np.lib.format.write_array_header_1_0(
             out, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False, "shape": (start + len(new_vectors), dim)}
         )
@@ -83,7 +93,8 @@ def extend_dense(
         out.write(new_vectors.tobytes())
     if len(new_vectors):
         index.add(new_vectors)
-    faiss.write_index(index, str(faiss_path))
+    with atomic_path(faiss_path) as tmp:
+        faiss.write_index(index, str(tmp))
     return True
 
 
@@ -98,3 +109,55 @@ def same_graph(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
         return {**meta, "index": spec}
 
     return key(a) == key(b)
+
+
+def load_encoders(model: str | Sequence[str] | None, dense: DenseMode) -> tuple[dict[str, Encoder], str | None]:
+    """One encoder per dense leg. A model that cannot load is left out with a notice (or
+    fails the build with ``dense="required"``); with none left the build is BM25-only."""
+    if dense == "off":
+        return {}, None
+    names = parse_models(model) or default_models()
+    encoders: dict[str, Encoder] = {}
+    problems: list[str] = []
+    for name in names:
+        leg = leg_name(name)
+        if leg in encoders:
+            raise PaperSearchError(f"two models would both be dense leg {leg!r}: {', '.join(names)}")
+        try:
+            encoders[leg] = load_encoder(name)
+        except ModelUnavailable as e:
+            if dense == "required":
+                raise
+            problems.append(str(e))
+    if not problems:
+        return encoders, None
+    rest = f"building without it ({', '.join(encoders)} kept)" if encoders else "building a BM25-only index"
+    return encoders, f"no embedding model ({'; '.join(problems)}); {rest}"
+
+
+def write_leg(
+    leg: str, corpus: Corpus, encoder: Encoder, files: BuildFiles, show: bool, cache_dir: Path, delta: Delta,
+    served: ServedBuild | None, fields: tuple[str, ...], use_cache: bool = True,
+) -> tuple[dict[str, Any], float]:
+    """One dense leg's vectors and ANN index: its manifest entry, and the seconds spent in
+    the model."""
+    cache = EmbeddingCache(cache_dir, {**encoder.describe(), "text_fields": list(fields)}, enabled=use_cache)
+
+    def texts_of(rows: list[int]) -> list[str]:
+        return [passage_text(corpus[i], fields) for i in rows]
+
+    spec = choose_index(len(corpus))
+    meta = {"name": leg, "source": encoder.model if encoder.backend == "sentence-transformers" else leg,
+            **encoder.describe(), "text_fields": list(fields), "index": spec}
+    vectors, faiss_index = files.leg_vectors(leg), files.leg_faiss(leg)
+    # The daily case: same model and graph settings, the served rows untouched and first,
+    # new rows appended: only they are encoded and added; the rest is copied.
+    extended = False
+    if delta.appends_only and served is not None and same_graph(served.dense_leg(leg), meta):
+        start = served.papers
+        new = cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show, start=start)
+        extended = extend_dense(new, served.files.leg_faiss(leg), served.files.leg_vectors(leg), vectors, faiss_index, start)
+    if not extended:
+        write_dense(cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show), vectors, faiss_index, spec)
+    cache.save_papers(vectors)
+    return meta, cache.encode_seconds

@@ -3,7 +3,7 @@
 ``ROOT/cache/embeddings/<model-key>/`` holds ``keys.json`` (the model description, the
 hex text keys in row order, the name of the vectors file, and each paper content hash
 of the last build with its row) and that ``vectors-<nonce>.npy``: for a build, a hard
-link to the build's own ``dense/vectors.npy``, which holds exactly those rows. ``keys.json`` is
+link to the build's own ``dense/<leg>/vectors.npy``, which holds exactly those rows. ``keys.json`` is
 written last, by rename: it is the commit point, so a build killed mid-save leaves the
 previous pair intact (plus an orphan ``.npy`` the next save removes).
 
@@ -25,10 +25,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from search.layout import read_json, write_json
+from index.incremental import text_key
+from index.storage import write_json
+from search.layout import EMBEDDING_KEYS, EMBEDDING_VECTORS, CacheFiles, read_json
 from search.records import PAPER_TEXTS_VERSION
-
-KEYS = "keys.json"
 
 
 class PassageEncoder(Protocol):
@@ -42,14 +42,10 @@ def model_key(description: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def text_key(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
-
-
 class EmbeddingCache:
     def __init__(self, cache_dir: Path | None, description: dict[str, Any], enabled: bool = True):
         self.description = description
-        self.dir = cache_dir / "embeddings" / model_key(description) if cache_dir else None
+        self.dir = CacheFiles(cache_dir).embeddings(model_key(description)) if cache_dir else None
         self.row_of: dict[str, int] = {}
         self.keys: list[str] = []  # text key of each cached row
         self.paper_row: dict[str, int] = {}  # paper content hash → cached row
@@ -58,7 +54,7 @@ class EmbeddingCache:
         self.misses = 0
         self.encode_seconds = 0.0  # time spent in the model, for reports
         self._pending: tuple[list[str], list[str]] | None = None  # keys and hashes of encode_papers
-        if enabled and self.dir is not None and (self.dir / KEYS).exists():
+        if enabled and self.dir is not None and (self.dir / EMBEDDING_KEYS).exists():
             try:
                 self._load()
             except Exception:  # a damaged cache only costs time
@@ -66,7 +62,7 @@ class EmbeddingCache:
 
     def _load(self) -> None:
         assert self.dir is not None
-        meta = read_json(self.dir / KEYS)
+        meta = read_json(self.dir / EMBEDDING_KEYS)
         if meta.get("model") != self.description:
             return
         vectors = np.load(self.dir / meta["vectors"], mmap_mode="r", allow_pickle=False)
@@ -103,7 +99,7 @@ class EmbeddingCache:
         fresh = None
         if len(missing):
             texts = texts_of(missing.tolist())
-            text_keys = [text_key(t) for t in texts]
+            text_keys = [text_key(t).hex() for t in texts]
             for i, k in zip(missing.tolist(), text_keys):
                 keys[i] = k
             wanted = [n for n, i in enumerate(missing.tolist()) if i >= start]
@@ -135,7 +131,7 @@ class EmbeddingCache:
             return
         keys, hashes = self._pending
         self.dir.mkdir(parents=True, exist_ok=True)
-        name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
+        name = EMBEDDING_VECTORS.format(nonce=uuid.uuid4().hex[:12])
         with open(written, "rb") as f:  # on disk before keys.json names it
             os.fsync(f.fileno())
         try:
@@ -143,14 +139,6 @@ class EmbeddingCache:
         except OSError:
             shutil.copyfile(written, self.dir / name)
         self._commit(name, keys, {"texts_version": PAPER_TEXTS_VERSION, "hashes": hashes, "rows": list(range(len(keys)))})
-
-    def encode(self, texts: Sequence[str], encoder: PassageEncoder, progress: bool = False) -> np.ndarray:
-        """One normalised vector per text; only texts not cached go through the model.
-        The cache is then rewritten with exactly these texts."""
-        keys = [text_key(t) for t in texts]
-        out = self._vectors(keys, texts, encoder, progress)
-        self._save(keys, out)
-        return out
 
     def _vectors(self, keys: list[str], texts: Sequence[str], encoder: PassageEncoder, progress: bool) -> np.ndarray:
         todo: dict[str, str] = {}
@@ -175,32 +163,11 @@ class EmbeddingCache:
             out[fresh_pos] = fresh[[fresh_row[keys[i]] for i in fresh_pos]]
         return out
 
-    def _save(self, keys: list[str], vectors: np.ndarray, hashes: Sequence[str] = ()) -> None:
-        """Rewrite the cache with these rows; ``hashes`` (one per row, when the rows are
-        papers) become the paper → row memo."""
-        if self.dir is None:
-            return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        unique = {k: i for i, k in enumerate(keys)}  # last row wins; rows are equal anyway
-        rows = np.fromiter(unique.values(), dtype=np.int64, count=len(unique))
-        new_row = {k: n for n, k in enumerate(unique)}
-        papers = {"texts_version": PAPER_TEXTS_VERSION, "hashes": list(hashes), "rows": [new_row[k] for k in keys] if hashes else []}
-        name = f"vectors-{uuid.uuid4().hex[:12]}.npy"
-        self._write_vectors(self.dir / name, vectors[rows])
-        self._commit(name, list(unique), papers)
-
-    @staticmethod
-    def _write_vectors(path: Path, vectors: np.ndarray) -> None:
-        with open(path, "wb") as f:
-            np.save(f, np.ascontiguousarray(vectors), allow_pickle=False)
-            f.flush()
-            os.fsync(f.fileno())
-
     def _commit(self, name: str, keys: list[str], papers: dict[str, list[Any]]) -> None:
         """``keys.json`` names the vectors file: written last, it is the commit point."""
         assert self.dir is not None
         meta = {"model": self.description, "vectors": name, "keys": keys, "papers": papers}
-        write_json(self.dir / KEYS, meta, indent=None)  # 100k keys: the compact encoder is 5x faster
-        for old in self.dir.glob("vectors-*.npy"):
+        write_json(self.dir / EMBEDDING_KEYS, meta, indent=None)  # 100k keys: the compact encoder is 5x faster
+        for old in self.dir.glob(EMBEDDING_VECTORS.format(nonce="*")):
             if old.name != name:
                 old.unlink(missing_ok=True)

@@ -31,7 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from index.glossary import GLOSSARY_VERSION, Side, mine_glossary, word_pairs
+from index.gloss_pairs import Side
+from index.glossary import GLOSSARY_VERSION, mine_glossary, word_pairs
 from search.tokenizer import KiwiTokenizer
 
 
@@ -64,7 +65,7 @@ def merge_glossaries(old: dict[str, Any], new: dict[str, Any], min_word_support:
     """``new`` (mined from the fresh papers) merged into ``old`` (the served glossary)."""
     rows: dict[tuple[Side, Side], dict[str, Any]] = {}
     for p in [*old["pairs"], *new["pairs"]]:
-        key = (_side(p["a"]), _side(p["b"]))  # text, terms and kind: as the miner keys them
+        key = (Side.from_dict(p["a"]), Side.from_dict(p["b"]))  # text, terms and kind: as the miner keys them
         if key in rows:
             rows[key] = {**rows[key], "count": rows[key]["count"] + p["count"], "texts": rows[key]["texts"] + p["texts"]}
         else:
@@ -90,10 +91,6 @@ def merge_glossaries(old: dict[str, Any], new: dict[str, Any], min_word_support:
 
 def _mined_total(g: dict[str, Any]) -> int:
     return int(g.get("merged_into", g.get("papers_mined", 0)))
-
-
-def _side(d: dict[str, Any]) -> Side:
-    return Side(d["text"], tuple(d["terms"]), d["kind"])
 
 
 def _read(path: Path | None) -> dict[str, Any] | None:

@@ -4,7 +4,8 @@ The caches (tokens, embeddings, parsed files) make the work incremental; this mo
 says how much of it was: papers added, changed (same id, other content), removed and
 reused (same content). It also tells the dense step when the new build only appends
 rows to the served one, the daily case, so the served ANN index can be extended in
-place instead of rebuilt.
+place instead of rebuilt, and writes the new build's papers.jsonl, copying the served
+rows byte for byte in that case.
 """
 
 from __future__ import annotations
@@ -12,13 +13,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from index.corpus import Corpus
+from index.storage import append_file, atomic_file, write_jsonl
 from search.errors import PaperSearchError
-from search.layout import BuildFiles, IndexLayout, append_file, atomic_file, read_json, write_jsonl
+from search.layout import BuildFiles, IndexLayout, read_json
+
+KEY_BYTES = 16
+
+
+def text_key(text: str) -> bytes:
+    """The caches' key of a text (tokens, embeddings): 16 bytes of blake2b."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES).digest()
 
 
 def record_hash(record: dict[str, Any]) -> str:
@@ -27,8 +36,33 @@ def record_hash(record: dict[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
-@dataclass
+@dataclass(frozen=True)
+class ServedBuild:
+    """The build a new one replaces: where it is, its manifest, and its rows in order."""
+
+    path: Path
+    manifest: dict[str, Any]
+    ids: list[str]  # the served rows' paper ids, in row order
+    hashes: list[str]  # their content hashes
+
+    @property
+    def files(self) -> BuildFiles:
+        return BuildFiles(self.path)
+
+    @property
+    def papers(self) -> int:
+        """The manifest's paper count (-1 when it has none)."""
+        return int(self.manifest.get("papers", -1))
+
+    def dense_leg(self, name: str) -> dict[str, Any] | None:
+        """The manifest entry of dense leg ``name``, or None when it was not built."""
+        return next((m for m in self.manifest.get("dense_legs") or () if m.get("name") == name), None)
+
+
+@dataclass(frozen=True)
 class Delta:
+    """How the new build's papers differ from the served build's: a description only."""
+
     added: int = 0
     changed: int = 0
     removed: int = 0
@@ -36,15 +70,11 @@ class Delta:
     # Same content as in the served build, whether or not its cached work was reused:
     # added + changed + unchanged is always the new build's paper count.
     unchanged: int = 0
-    previous: Path | None = None  # the served build compared against
-    previous_manifest: dict[str, Any] = field(default_factory=dict)
     # The served build's rows are exactly the first rows of the new one, unchanged:
     # row-aligned artifacts (vectors, ANN index) can be extended instead of rebuilt.
     appends_only: bool = False
     # Rows of the new build that are added or changed: what a merged glossary mines.
-    fresh: list[int] = field(default_factory=list)
-    previous_ids: list[str] = field(default_factory=list)  # the served rows, in order
-    previous_hashes: list[str] = field(default_factory=list)  # their content hashes
+    fresh: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, int]:
         return {
@@ -61,15 +91,15 @@ def write_hashes(files: BuildFiles, ids: Sequence[str], hashes: Sequence[str]) -
     write_jsonl(files.paper_hashes, [{"ids": list(ids), "hashes": list(hashes)}])
 
 
-def write_papers(files: BuildFiles, corpus: Corpus, delta: Delta) -> None:
+def write_papers(files: BuildFiles, corpus: Corpus, delta: Delta, served: ServedBuild | None) -> None:
     """papers.jsonl and paper_hashes.json for a new build. In the daily case (the served
     rows unchanged, new rows appended) the served papers.jsonl is copied byte for byte and
     only the new rows are decoded and encoded: its rows are ``json.dumps`` of the same
     records. Otherwise every paper is written (and decoded from the parse cache)."""
-    keep = int(delta.previous_manifest.get("papers", 0)) if delta.appends_only and delta.previous else 0
+    keep = int(served.manifest.get("papers", 0)) if delta.appends_only and served is not None else 0
     with atomic_file(files.papers, binary=True) as f:
         if keep:
-            append_file(f, BuildFiles(delta.previous).papers)  # type: ignore[arg-type]
+            append_file(f, served.files.papers)  # type: ignore[union-attr]
         f.write("".join(json.dumps(p.to_dict(), ensure_ascii=False) + "\n" for p in corpus[keep:]).encode())
     write_hashes(files, corpus.ids, corpus.hashes)
 
@@ -86,9 +116,9 @@ def _stored_hashes(files: BuildFiles, count: int) -> list[tuple[str, str]] | Non
     return list(zip(ids, hashes))
 
 
-def served_hashes(layout: IndexLayout) -> tuple[Path | None, dict[str, Any], list[tuple[str, str]]]:
-    """The served build, its manifest and its (id, hash) rows in order; nothing if there
-    is no readable served build (then everything counts as added). Read from the build's
+def read_served(layout: IndexLayout) -> ServedBuild | None:
+    """The served build with its (id, hash) rows in order; None if there is no readable
+    served build (then everything counts as added). Read from the build's
     ``paper_hashes.json``; a build without one has its papers.jsonl hashed instead."""
     try:
         build = layout.current_build()
@@ -98,59 +128,61 @@ def served_hashes(layout: IndexLayout) -> tuple[Path | None, dict[str, Any], lis
         if rows is None:
             rows = [(d["id"], record_hash(d)) for d in files.iter_papers()]
     except (PaperSearchError, KeyError, TypeError):
-        return None, {}, []
-    return build, manifest, rows
+        return None
+    return ServedBuild(build, manifest, [pid for pid, _ in rows], [h for _, h in rows])
 
 
-def compare(ids: Sequence[str], hashes: Sequence[str], layout: IndexLayout, full: bool = False) -> Delta:
-    """Counts against the served build, for papers ``ids`` with content ``hashes`` in
+def compare(ids: Sequence[str], hashes: Sequence[str], served: ServedBuild | None, full: bool = False) -> Delta:
+    """Counts against the ``served`` build, for papers ``ids`` with content ``hashes`` in
     build order. With ``full`` nothing counts as reused."""
-    build, manifest, old_rows = served_hashes(layout)
-    old = dict(old_rows)
-    delta = Delta(previous=build, previous_manifest=manifest, previous_ids=[pid for pid, _ in old_rows],
-                  previous_hashes=[h for _, h in old_rows])
+    old_ids, old_hashes = (served.ids, served.hashes) if served is not None else ([], [])
+    old = dict(zip(old_ids, old_hashes))
+    added = changed = unchanged = 0
+    fresh: list[int] = []
     for row, (pid, h) in enumerate(zip(ids, hashes)):
         before = old.get(pid)
         if before is None:
-            delta.added += 1
+            added += 1
         elif before != h:
-            delta.changed += 1
+            changed += 1
         else:
-            delta.unchanged += 1
-            delta.reused += 1
+            unchanged += 1
             continue
-        delta.fresh.append(row)
+        fresh.append(row)
     new_ids = set(ids)
-    delta.removed = sum(1 for pid in old if pid not in new_ids)
-    n = len(old_rows)
-    delta.appends_only = (
-        build is not None
+    n = len(old_ids)
+    appends_only = (
+        served is not None
         and 0 < n <= len(ids)
-        and all(pid == oid and h == oh for pid, h, (oid, oh) in zip(ids[:n], hashes[:n], old_rows))
+        and all(pid == oid and h == oh for pid, h, oid, oh in zip(ids[:n], hashes[:n], old_ids, old_hashes))
     )
-    if full:
-        delta.reused = 0
-        delta.appends_only = False
-    return delta
+    return Delta(
+        added=added,
+        changed=changed,
+        removed=sum(1 for pid in old if pid not in new_ids),
+        reused=0 if full else unchanged,
+        unchanged=unchanged,
+        appends_only=appends_only and not full,
+        fresh=tuple(fresh),
+    )
 
 
-def served_order_first(corpus: Corpus, delta: Delta) -> tuple[Corpus, Delta]:
+def served_order_first(corpus: Corpus, delta: Delta, served: ServedBuild | None) -> tuple[Corpus, Delta]:
     """When papers were only added (or nothing changed), put the served rows first, in
-    their order, and the new papers after them. Builds sort papers by date, so a digest
-    of older papers (a backfill) would otherwise shift every row after it, and row-aligned
-    artifacts (papers.jsonl, vectors, the HNSW graph: minutes at 100k) would be rebuilt
-    instead of extended. Rows are then in served order, not by date. Row order matters
-    only for exactly tied scores (ranked by row), so a later full build may order such
-    ties differently. A change or removal keeps the sorted order: those rebuild anyway."""
-    if delta.appends_only or delta.changed or delta.removed or delta.previous is None or not delta.previous_ids:
+    their order, and the new papers after them: the reordered corpus and its delta.
+    Builds sort papers by date, so a digest of older papers (a backfill) would otherwise
+    shift every row after it, and row-aligned artifacts (papers.jsonl, vectors, the HNSW
+    graph: minutes at 100k) would be rebuilt instead of extended. Rows are then in served
+    order, not by date. Row order matters only for exactly tied scores (ranked by row),
+    so a later full build may order such ties differently. A change or removal keeps the
+    sorted order: those rebuild anyway."""
+    if delta.appends_only or delta.changed or delta.removed or served is None or not served.ids:
         return corpus, delta
     pos = {pid: i for i, pid in enumerate(corpus.ids)}
-    head = [pos[pid] for pid in delta.previous_ids]
-    served = set(head)
-    tail = [i for i in range(len(corpus)) if i not in served]
-    delta.fresh = list(range(len(head), len(corpus)))
-    delta.appends_only = True
-    return corpus.reorder(head + tail), delta
+    head = [pos[pid] for pid in served.ids]
+    kept = set(head)
+    tail = [i for i in range(len(corpus)) if i not in kept]
+    return corpus.reorder(head + tail), replace(delta, fresh=tuple(range(len(head), len(corpus))), appends_only=True)
 
 
 def served_titles(layout: IndexLayout, ids: Sequence[str]) -> dict[str, str]:

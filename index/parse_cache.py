@@ -2,18 +2,18 @@
 
 Parsing is ~0.25 ms a paper: half a minute at 100k papers, which would swamp an
 incremental build that adds one day's digest. Each file's papers and problems are kept
-in ``ROOT/cache/parsed.jsonl`` (rewritten atomically with only the files of the last
-build), so only new or edited files are parsed again.
+in ``ROOT/cache/parsed.jsonl`` (appended to when only new files came, else rewritten
+atomically with only the files of the last build), so only new or edited files are
+parsed again.
 
 A file whose size, mtime, ctime and inode are those recorded when it was hashed is
 not read at all (as git decides a file is unchanged; ctime cannot be set back by any
 tool, and a file modified within two seconds of being hashed is always read again).
 
-Each file is two lines: a small header (path, content key, stat, problems, and per paper
-its id, date and content hash) and a payload line, the papers' records. A build reads every
-header but leaves payloads as bytes: the papers come back as a :class:`Corpus` whose
-records are decoded only when a step asks for one, which in a daily build is the new
-papers alone. Papers that several files share are merged here, from their decoded
+Each file is two lines (``index/parse_cache_file.py``): a header and the papers' records.
+A build reads every header but leaves payloads as bytes: the papers come back as a
+:class:`Corpus` whose records are decoded only when a step asks for one, which in a daily
+build is the new papers alone. Papers that several files share are merged here, from their decoded
 records; a paper seen once keeps its cached hash.
 """
 
@@ -24,29 +24,19 @@ import json
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from index.corpus import Corpus, Ref
 from index.digest import ParseResult, collect_digest_files, parse_file, parse_file_located
 from index.digest_files import UnreadableDigest, read_digest_bytes
 from index.digest_merge import Incumbent, merge_located
 from index.incremental import record_hash
-from search.layout import atomic_file
+from index.parse_cache_file import FileRow, append_rows, make_row, read_rows
+from index.storage import atomic_file
+from search.layout import CacheFiles
 from search.records import Paper, ParseIssue
 
-CACHE_NAME = "parsed.jsonl"
-CACHE_VERSION = 3  # 3: "lines" (each paper's heading line, for conflict reports)
-
-
-@dataclass
-class _FileRow:
-    header: dict[str, Any]  # v, path, key, ids, dates, hashes, issues
-    payload: bytes  # one JSON list of the file's paper records, kept undecoded
-
-    def lines(self) -> bytes:
-        return json.dumps(self.header, ensure_ascii=False).encode() + b"\n" + self.payload + b"\n"
 
 
 def _file_key(path: Path) -> str | None:
@@ -70,7 +60,7 @@ def _stat(path: Path) -> list[int] | None:
 RACY_NS = 2_000_000_000
 
 
-def _known_key(row: _FileRow | None, stat: list[int] | None) -> str | None:
+def _known_key(row: FileRow | None, stat: list[int] | None) -> str | None:
     """The cached content key of an unchanged file, without reading it: same size,
     mtime, ctime (which no tool can set back) and inode as when it was hashed, and not
     modified just before that. None: read and hash the file."""
@@ -82,73 +72,11 @@ def _known_key(row: _FileRow | None, stat: list[int] | None) -> str | None:
     return row.header["key"]
 
 
-def _row_of(
-    path: Path, key: str, papers: list[Paper], lines: list[int], issues: list[ParseIssue], stat: list[int] | None,
-    checked_ns: int,
-) -> _FileRow:
-    dicts = [p.to_dict() for p in papers]
-    header = {
-        "v": CACHE_VERSION,
-        "path": str(path),
-        "key": key,
-        "stat": stat,
-        "checked_ns": checked_ns,
-        "ids": [p.id for p in papers],
-        "dates": [p.date for p in papers],
-        "hashes": [record_hash(d) for d in dicts],
-        "lines": lines,
-        "issues": [i.to_dict() for i in issues],
-    }
-    return _FileRow(header, json.dumps(dicts, ensure_ascii=False).encode())
-
-
-def _read_cache(path: Path) -> list[_FileRow] | None:
-    """The cached rows, or None when the file is missing or damaged anywhere (a torn
-    append, an older format): then everything is parsed again, once."""
-    try:
-        raw = path.read_bytes()
-    except OSError:
-        return None
-    if not raw.endswith(b"\n"):
-        return None if raw else []
-    lines = raw.split(b"\n")[:-1]
-    if len(lines) % 2:
-        return None
-    rows = []
-    for head, payload in zip(lines[0::2], lines[1::2]):
-        try:
-            header = json.loads(head)
-        except ValueError:
-            return None
-        if not (isinstance(header, dict) and header.get("v") == CACHE_VERSION and payload.startswith(b"[")):
-            return None
-        n = len(header.get("ids") or ())
-        if not (
-            isinstance(header.get("path"), str)
-            and isinstance(header.get("key"), str)
-            and len(header.get("dates") or ()) == len(header.get("hashes") or ()) == len(header.get("lines") or ()) == n
-            and isinstance(header.get("issues"), list)
-            and all(isinstance(i, dict) and set(i) == {"file", "line", "reason"} for i in header["issues"])
-        ):
-            return None
-        rows.append(_FileRow(header, payload))
-    return rows
-
-
-def _append(path: Path, rows: Sequence[_FileRow]) -> None:
-    """Append rows, fsynced. A torn append (a crash mid-write) makes the file unreadable,
-    which costs one full parse, never a wrong result."""
-    with open(path, "ab") as f:
-        f.write(b"".join(r.lines() for r in rows))
-        f.flush()
-        os.fsync(f.fileno())
-
-
 class _Loader:
     """Decodes one cached file's records on demand, once. A payload that does not decode
     (damaged on disk) is parsed again from its digest file: the header matched its key."""
 
-    def __init__(self, rows: list[_FileRow]):
+    def __init__(self, rows: list[FileRow]):
         self.rows = rows
         self.memo: dict[int, list[Paper]] = {}
 
@@ -165,6 +93,24 @@ class _Loader:
         return self.memo[n]
 
 
+# One paper as a file gave it: id, date, content hash, record (or where the cache holds
+# it), and its heading's line.
+_Found = tuple[str, str | None, str, Paper | Ref, int]
+
+
+@dataclass
+class _Scan:
+    """What one pass over the digest files found."""
+
+    rows: list[FileRow] = field(default_factory=list)  # the files of this build, in order: the next cache
+    fresh: list[FileRow] = field(default_factory=list)  # rows of files parsed now
+    found: list[_Found] = field(default_factory=list)
+    issues: list[ParseIssue] = field(default_factory=list)
+    # Reused rows whose file had to be read again (their stat is out of date): the stat
+    # before that read, and when it was taken.
+    restat: dict[str, tuple[list[int] | None, int]] = field(default_factory=dict)
+
+
 def parse_sources_cached(
     sources: Sequence[Path], cache_dir: Path | None, enabled: bool = True, incumbent: Incumbent | None = None
 ) -> ParseResult:
@@ -173,21 +119,21 @@ def parse_sources_cached(
     ``incumbent`` gives the served titles of ids whose digests disagree (see
     ``index.digest_merge``)."""
     files, issues = collect_digest_files(list(sources))
-    path = cache_dir / CACHE_NAME if cache_dir else None
-    cached: dict[tuple[str, str], _FileRow] = {}
-    rewrite = not enabled
-    if enabled and path is not None and path.exists():
-        old = _read_cache(path)
-        if old is None:
-            rewrite = True  # a damaged cache only costs time, once
-        else:
-            cached = {(r.header["path"], r.header["key"]): r for r in old}
-    rows: list[_FileRow] = []  # the files of this build, in order: the next cache
-    fresh: list[_FileRow] = []  # rows of files parsed now
-    found: list[tuple[str, str | None, str, Paper | Ref, int]] = []  # id, date, hash, record, line
+    path = CacheFiles(cache_dir).parsed if cache_dir else None
+    old = read_rows(path) if enabled and path is not None and path.exists() else []
+    cached = {(r.header["path"], r.header["key"]): r for r in old or ()}
+    scan = _scan(files, cached)
+    if path is not None:
+        # Not enabled, or a damaged cache (which only costs time, once): written anew.
+        _save(path, scan, len(cached), rewrite=not enabled or old is None)
+    corpus, conflicts = _merge(scan.found, _Loader(scan.rows), incumbent)
+    return ParseResult(papers=corpus, issues=issues + scan.issues + conflicts, files=len(files), hashes=corpus.hashes)
+
+
+def _scan(files: Sequence[Path], cached: dict[tuple[str, str], FileRow]) -> _Scan:
+    """Each file's row from the cache when its content is unchanged, else parsed now."""
+    scan = _Scan()
     by_path = {p: r for (p, _), r in cached.items()}
-    stale = 0  # reused rows whose file had to be read again: their stat is out of date
-    seen: dict[str, tuple[list[int] | None, int]] = {}  # their stat before the read, and when
     for f in files:
         stat = _stat(f)
         key = _known_key(by_path.get(str(f)), stat)
@@ -195,44 +141,46 @@ def parse_sources_cached(
         if key is None:
             key = _file_key(f)  # read after the stat: a later change shows in the next stat
             if (str(f), key) in cached:
-                stale += 1
-                seen[str(f)] = (stat, checked_ns)
+                scan.restat[str(f)] = (stat, checked_ns)
         row = cached.get((str(f), key)) if key else None
         if row is None:
             papers, lines, file_issues = parse_file_located(f)
-            issues.extend(file_issues)
-            if key is None:
-                found.extend((p.id, p.date, record_hash(p.to_dict()), p, line) for p, line in zip(papers, lines))
+            scan.issues.extend(file_issues)
+            if key is None:  # unreadable: nothing to cache
+                scan.found.extend((p.id, p.date, record_hash(p.to_dict()), p, line) for p, line in zip(papers, lines))
                 continue
-            row = _row_of(f, key, papers, lines, file_issues, stat, checked_ns)
-            fresh.append(row)
+            row = make_row(f, key, papers, lines, file_issues, stat, checked_ns)
+            scan.fresh.append(row)
             entries: Sequence[Paper | Ref] = papers
         else:
-            issues.extend(ParseIssue(**i) for i in row.header["issues"])
-            entries = [(len(rows), pos) for pos in range(len(row.header["ids"]))]
+            scan.issues.extend(ParseIssue(**i) for i in row.header["issues"])
+            entries = [(len(scan.rows), pos) for pos in range(len(row.header["ids"]))]
         h = row.header
-        found.extend(zip(h["ids"], h["dates"], h["hashes"], entries, h["lines"]))
-        rows.append(row)
-    if path is not None:
-        # Refreshing stale stats is a rewrite: worth it once many files were touched.
-        if stale > max(50, len(rows) // 100):
-            for r in rows:
-                if r.header["path"] in seen:
-                    st, at = seen[r.header["path"]]
-                    r.header.update(stat=st, checked_ns=at)
-            rewrite = True
-        if rewrite or len(rows) - len(fresh) != len(cached) or not path.exists():
-            with atomic_file(path, binary=True) as out:  # drops the rows of files gone or edited
-                for r in rows:
-                    out.write(r.lines())
-        elif fresh:
-            _append(path, fresh)  # the daily case: only new files; 100 MB not rewritten
-    corpus, conflicts = _merge(found, _Loader(rows), incumbent)
-    return ParseResult(papers=corpus, issues=issues + conflicts, files=len(files), hashes=corpus.hashes)
+        scan.found.extend(zip(h["ids"], h["dates"], h["hashes"], entries, h["lines"]))
+        scan.rows.append(row)
+    return scan
+
+
+def _save(path: Path, scan: _Scan, cached: int, rewrite: bool) -> None:
+    """Make this build's files the cache: appended to in the daily case (only new files:
+    100 MB not rewritten), else rewritten, which drops the rows of files gone or edited."""
+    # Refreshing stale stats is a rewrite: worth it once many files were touched.
+    if len(scan.restat) > max(50, len(scan.rows) // 100):
+        for r in scan.rows:
+            if r.header["path"] in scan.restat:
+                st, at = scan.restat[r.header["path"]]
+                r.header.update(stat=st, checked_ns=at)
+        rewrite = True
+    if rewrite or len(scan.rows) - len(scan.fresh) != cached or not path.exists():
+        with atomic_file(path, binary=True) as out:
+            for r in scan.rows:
+                out.write(r.lines())
+    elif scan.fresh:
+        append_rows(path, scan.fresh)
 
 
 def _merge(
-    found: list[tuple[str, str | None, str, Paper | Ref, int]], load: _Loader, incumbent: Incumbent | None
+    found: list[_Found], load: _Loader, incumbent: Incumbent | None
 ) -> tuple[Corpus, list[ParseIssue]]:
     """``merge_located`` over headers: a paper seen in one file keeps its cached record and
     hash undecoded; only papers in several files are decoded and merged."""

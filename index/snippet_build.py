@@ -23,10 +23,11 @@ import numpy as np
 
 from index.bm25_build import gather_segments
 from index.corpus import Corpus
-from index.incremental import Delta
+from index.incremental import ServedBuild
 from index.progress import bar
+from index.storage import atomic_file, write_json
 from search.errors import PaperSearchError
-from search.layout import BuildFiles, atomic_file, read_json, write_json
+from search.layout import BuildFiles, read_json
 from search.records import Paper
 from search.snippets import snippet_fields
 from search.tokenizer import KiwiTokenizer
@@ -68,12 +69,13 @@ class SpanArrays:
 
 
 def write_snippet_spans(
-    corpus: Corpus, tokenizer: KiwiTokenizer, files: BuildFiles, delta: Delta, full: bool = False,
+    corpus: Corpus, tokenizer: KiwiTokenizer, files: BuildFiles, served: ServedBuild | None, full: bool = False,
     progress: bool = False,
 ) -> dict[str, int]:
-    """Write the build's snippet arrays; returns counts for the manifest."""
-    old = None if full or delta.previous is None else _served(BuildFiles(delta.previous), delta)
-    old_row = {h: r for r, h in enumerate(delta.previous_hashes)} if old is not None else {}
+    """Write the build's snippet arrays; returns counts for the manifest. Papers the
+    ``served`` build holds unchanged keep its arrays' rows (unless ``full``)."""
+    old = None if full or served is None else _served(served)
+    old_row = {h: r for r, h in enumerate(served.hashes)} if old is not None and served is not None else {}
     src = np.fromiter((old_row.get(h, -1) for h in corpus.hashes), dtype=np.int64, count=len(corpus))
     fresh = np.flatnonzero(src < 0)
     vocab = list(old.vocab) if old is not None else []
@@ -91,14 +93,14 @@ def write_snippet_spans(
     return {"fields": len(arrays.field_offsets) - 1, "morphemes": len(arrays.terms), "analysed_papers": len(fresh)}
 
 
-def _served(files: BuildFiles, delta: Delta) -> SpanArrays | None:
+def _served(served: ServedBuild) -> SpanArrays | None:
     """The served build's arrays when present and consistent with its rows; else None
     (everything is analysed again: an older build without them, or damaged files)."""
     try:
-        arrays = SpanArrays.read(files)
+        arrays = SpanArrays.read(served.files)
     except (OSError, ValueError, PaperSearchError):
         return None
-    if len(arrays.paper_fields) != len(delta.previous_hashes) + 1 or not isinstance(arrays.vocab, list):
+    if len(arrays.paper_fields) != len(served.hashes) + 1 or not isinstance(arrays.vocab, list):
         return None
     return arrays
 

@@ -26,11 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from index.bm25_build import gather_segments
-from search.layout import atomic_file
+from index.incremental import KEY_BYTES, text_key
+from index.storage import atomic_file
+from search.layout import CacheFiles
 from search.records import PAPER_TEXTS_VERSION
 from search.tokenizer import KiwiTokenizer
 
-KEY_BYTES = 16
 PAPER_KEY_BYTES = 32  # a sha256 content hash (``index.incremental.record_hash``), raw
 
 # Texts of the papers at the given positions: (titles, bodies).
@@ -40,10 +41,6 @@ TextsOf = Callable[[list[int]], tuple[list[str], list[str]]]
 def settings_key(tokenizer: KiwiTokenizer) -> str:
     blob = json.dumps(tokenizer.settings.to_dict(), sort_keys=True).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
-
-
-def text_key(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES).digest()
 
 
 def _pack_strings(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -70,7 +67,7 @@ class TokenCache:
 
     def __init__(self, cache_dir: Path | None, tokenizer: KiwiTokenizer, enabled: bool = True):
         self.tokenizer = tokenizer
-        self.path = cache_dir / "tokens" / f"{settings_key(tokenizer)}.npz" if cache_dir else None
+        self.path = CacheFiles(cache_dir).tokens(settings_key(tokenizer)) if cache_dir else None
         self.hits = 0
         self.misses = 0
         self._clear()

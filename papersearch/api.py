@@ -38,7 +38,6 @@ from starlette.concurrency import run_in_threadpool
 
 from papersearch.api_models import Error, HealthOut, Mode, PaperOut, ReloadOut, SearchOut, SimilarIn, Sort
 from papersearch.api_pages import add_pages
-from search.engine import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS, SIMILAR_MODE, Filters
 from search.engine_holder import EngineHolder, Served
 from search.errors import (
     BuildLocked,
@@ -51,7 +50,8 @@ from search.errors import (
     PaperNotFound,
     PaperSearchError,
 )
-from search.filters import parse_date
+from search.filters import Filters, parse_date
+from search.query_limits import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS, SIMILAR_MODE
 from search.results import SearchResponse
 from search.similar_many import similar_to_many
 

@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from search.engine import MAX_K, MAX_TEXT_CHARS, SIMILAR_MODE
+from search.query_limits import MAX_K, MAX_TEXT_CHARS, SIMILAR_MODE
 from search.similar_many import MAX_IDS
 
 # hybrid, bm25, dense, or one dense leg by name (e5, use, ...): the engine checks the name

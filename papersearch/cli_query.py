@@ -70,7 +70,7 @@ def search_cmd(
       papersearch search "GUI agent RL" --mode bm25 --k 5 --json
       papersearch search "강화학습" --date-from 2026-01-01 --sort newest
     """
-    from search.engine import Filters
+    from search.filters import Filters
     from search.filters import parse_date
 
     filters = Filters(parse_date(date_from), parse_date(date_to), min_upvotes)

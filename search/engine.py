@@ -1,77 +1,41 @@
 """The query-side facade: one loaded index answering search and similar-paper requests.
 
 Retrieval legs: ``bm25`` plus one dense leg per encoder the index was built with (``e5``,
-``use``, ...). A mode picks the legs: ``hybrid`` all of them, ``bm25``, ``dense`` every
-dense leg, or one leg by its name; their rankings are fused (RRF by default).
+``use``, ...). A mode picks the legs (``search/legs.py``); their rankings are fused (RRF
+by default).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from search.bm25 import BM25Retriever
 from search.dense import DenseRetriever
-from search.encoders import Encoder, leg_name, load_for_leg, parse_models
-from search.errors import InvalidQuery, ModelMismatch, ModelUnavailable, PaperNotFound
+from search.encoders import Encoder
+from search.errors import InvalidQuery, PaperNotFound
 from search.expansion import Expander
+from search.filters import Filters
 from search.fusion import DEFAULT_RRF_K, fuse
 from search.layout import BuildFiles, IndexLayout, read_json
+from search.legs import LEG_POOL, LegPlan, answered_modes, attach_encoders, plan_legs
+from search.query_limits import (
+    CANDIDATES,
+    DEFAULT_WEIGHTS,
+    MAX_QUERY_CHARS,
+    MAX_TEXT_CHARS,
+    MLT_CHARS,
+    SIMILAR_MODE,
+    SIMILAR_WEIGHTS,
+    check_fusion,
+    check_page,
+    check_text,
+)
 from search.records import FusedHit, Paper, ScoredId
-from search.results import DENSE_UNAVAILABLE, LEGS_MISSING, MODES, SearchHit, SearchResponse
+from search.results import SearchHit, SearchResponse
 from search.sorting import check_sort, sort_hits
 from search.tokenizer import KiwiTokenizer, TokenizerSettings
-
-MAX_QUERY_CHARS = 500
-MAX_TEXT_CHARS = 20_000
-# More-like-this reads a pasted text's first this many characters: its terms are known by
-# then, and Kiwi's time grows faster than the text.
-MLT_CHARS = 4_000
-MAX_K = 100
-MAX_OFFSET = 1000
-CANDIDATES = 100  # each leg's depth before fusion
-FUSIONS = ("rrf", "weighted")
-# Default per-leg fusion weights (1.0 for a leg not named); chosen on the dev set, see
-# README "Models". An explicit ``weights`` argument replaces them.
-DEFAULT_WEIGHTS: dict[str, float] = {}
-# Similar papers: BM25 more-like-this fused with the stored vectors of every dense leg,
-# USE at half weight (its sentence-level vectors ranked neighbouring papers worst on the
-# dev set; README "Models").
-SIMILAR_MODE = "hybrid"
-SIMILAR_WEIGHTS: dict[str, float] = {"use": 0.5}
-_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="papersearch-leg")
-
-
-@dataclass(frozen=True)
-class Filters:
-    date_from: str | None = None  # inclusive, YYYY-MM-DD
-    date_to: str | None = None
-    min_upvotes: int | None = None
-
-    def __bool__(self) -> bool:
-        return any(v is not None for v in (self.date_from, self.date_to, self.min_upvotes))
-
-    def accept(self, p: Paper) -> bool:
-        if self.date_from and (p.date is None or p.date < self.date_from):
-            return False
-        if self.date_to and (p.date is None or p.date > self.date_to):
-            return False
-        if self.min_upvotes is not None and (p.upvotes or 0) < self.min_upvotes:
-            return False
-        return True
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """Which legs answer a request, and why that differs from what was asked."""
-
-    mode: str
-    legs: tuple[str, ...]
-    notice: str | None = None
-    code: str | None = None
 
 
 class SearchEngine:
@@ -127,8 +91,7 @@ class SearchEngine:
     @property
     def modes(self) -> list[str]:
         """The modes that answer as asked (others fall back to BM25 with a notice)."""
-        ready = self.ready_legs
-        return ["hybrid", "bm25", "dense", *ready] if ready else ["bm25"]
+        return answered_modes(self.ready_legs)
 
     @property
     def model_notice(self) -> str | None:
@@ -163,9 +126,9 @@ class SearchEngine:
         sort: str = "relevance",
     ) -> SearchResponse:
         """``sort``: relevance, newest or upvotes (see ``search/sorting.py``)."""
-        query = _check_text(query, "query", MAX_QUERY_CHARS)
-        _check_page(k, offset)
-        _check_fusion(fusion)
+        query = check_text(query, "query", MAX_QUERY_CHARS)
+        check_page(k, offset)
+        check_fusion(fusion)
         check_sort(sort)
         plan = self._plan(mode, ready=self.ready_legs)
         if filters or (sort != "relevance" and plan.legs == ("bm25",)):
@@ -176,19 +139,19 @@ class SearchEngine:
             depth = k + offset  # one leg's own order is the answer: rank only the page
         rankings: dict[str, list[ScoredId]] = {}
         total: int | None = None
-        dense = [leg for leg in plan.legs if leg != "bm25"]
+        dense_names = [leg for leg in plan.legs if leg != "bm25"]
         # The encoders' forward passes and FAISS release the GIL: the dense legs run side by
-        # side with each other and with the query's analysis and BM25, so a hybrid query
-        # waits for the slowest leg, not for their sum. A lone leg runs here.
+        # side with each other and with the query's analysis and BM25 (see LEG_POOL), so a
+        # hybrid query waits for the slowest leg, not for their sum. A lone leg runs here.
         pending = {
-            leg: _POOL.submit(self.dense_legs[leg].retrieve, query, depth)
-            for leg in dense
+            leg: LEG_POOL.submit(self.dense_legs[leg].retrieve, query, depth)
+            for leg in dense_names
             if len(plan.legs) > 1
         }
         terms = self.query_terms(query)
         if "bm25" in plan.legs:
             rankings["bm25"], total = self.bm25.search_terms(terms, depth)
-        for leg in dense:
+        for leg in dense_names:
             rankings[leg] = pending[leg].result() if leg in pending else self.dense_legs[leg].retrieve(query, depth)
             total = len(self.ids)  # every paper has a similarity
         rankings = {leg: rankings[leg] for leg in plan.legs}  # fused in the plan's order
@@ -217,7 +180,7 @@ class SearchEngine:
     ) -> SearchResponse:
         """Papers like a stored paper (its stored vectors; no re-encoding) or like a text
         (a pasted abstract: encoded once per dense leg, cut to each model's window)."""
-        _check_page(k, 0)
+        check_page(k, 0)
         if (paper_id is None) == (text is None):
             raise InvalidQuery("give either a paper id or a text")
         exclude: str | None = None
@@ -226,7 +189,7 @@ class SearchEngine:
             source, exclude, mlt_text = paper.id, paper.id, more_like_this_text(paper)
             ready = list(self.dense_legs)  # stored vectors need no model
         else:
-            source = _check_text(text or "", "text", MAX_TEXT_CHARS)
+            source = check_text(text or "", "text", MAX_TEXT_CHARS)
             mlt_text = source[:MLT_CHARS]
             ready = self.ready_legs
         plan = self._plan(mode, ready=ready)
@@ -237,8 +200,8 @@ class SearchEngine:
                 rankings["bm25"] = [h for h in self.bm25.retrieve(mlt_text, depth) if h.id != exclude]
             elif exclude is not None:
                 row = self.row_of[exclude]
-                dense = self.dense_legs[leg]
-                rankings[leg] = dense.search_vector(dense.vector(row), depth, exclude_row=row)
+                retriever = self.dense_legs[leg]
+                rankings[leg] = retriever.search_vector(retriever.vector(row), depth, exclude_row=row)
             else:
                 rankings[leg] = self.dense_legs[leg].retrieve(mlt_text, depth)
         fused = fuse(rankings, "rrf", rrf_k=DEFAULT_RRF_K, weights=SIMILAR_WEIGHTS if weights is None else weights)
@@ -246,7 +209,7 @@ class SearchEngine:
 
     # -- helpers --------------------------------------------------------------------
 
-    def _plan(self, mode: str, ready: Sequence[str]) -> _Plan:
+    def _plan(self, mode: str, ready: Sequence[str]) -> LegPlan:
         """The legs for ``mode`` among those that can answer (``ready`` dense legs)."""
         return plan_legs(mode, self.dense_legs, ready, self.model_notice)
 
@@ -254,7 +217,7 @@ class SearchEngine:
         self,
         query: str,
         requested: str,
-        plan: _Plan,
+        plan: LegPlan,
         rankings: dict[str, list[ScoredId]],
         fused: list[FusedHit],
         k: int,
@@ -281,74 +244,6 @@ class SearchEngine:
         )
 
 
-def attach_encoders(
-    legs: Mapping[str, Any], leg_meta: Mapping[str, Mapping[str, Any]], model: str | Sequence[str] | None,
-    load_model: bool, encoders: Sequence[Encoder] = (),
-) -> None:
-    """Give each dense leg (an object with ``encoder`` and ``notice``) the encoder its
-    manifest entry needs; a leg whose model cannot load keeps a notice instead. ``model``:
-    names the caller expects, each one of the index's legs (a moved local model folder
-    can be given). Shared by the local and the Milvus engines."""
-    given = {leg_name(m): m for m in parse_models(model)}
-    unknown = [m for leg, m in given.items() if leg not in leg_meta]
-    if unknown:
-        built = ", ".join(f"{n} ({m['model']})" for n, m in leg_meta.items()) or "no embedding model"
-        raise ModelMismatch(f"index was built with {built}, not {', '.join(unknown)}: rebuild with --model")
-    for name, leg in legs.items():
-        if load_model:
-            meta = leg_meta[name]
-            if name in given and meta["backend"] == "sentence-transformers":
-                meta = {**meta, "source": given[name]}
-            try:
-                leg.encoder = load_for_leg(meta, encoders)
-                leg.notice = None
-            except (ModelUnavailable, ModelMismatch) as e:
-                leg.notice = str(e)
-
-
-def plan_legs(mode: str, legs: Mapping[str, Any], ready: Sequence[str], model_notice: str | None) -> _Plan:
-    """The legs for ``mode`` among those that can answer: ``legs`` every dense leg of the
-    index by name (objects with a ``notice``), ``ready`` those that can answer now.
-    Shared by the local and the Milvus engines, so both answer a mode alike."""
-    if mode not in MODES and mode not in legs:
-        known = [*MODES, *legs]
-        raise InvalidQuery(f"unknown mode {mode!r}: use one of {', '.join(known)}")
-    if mode == "bm25":
-        return _Plan("bm25", ("bm25",))
-    wanted = list(legs) if mode in ("hybrid", "dense") else [mode]
-    usable = tuple(leg for leg in wanted if leg in ready)
-    if not usable:
-        why = model_notice or "no embedding model"
-        return _Plan("bm25", ("bm25",), f"BM25 only: {why}", DENSE_UNAVAILABLE)
-    notice = code = None
-    if len(usable) < len(wanted):
-        missing = [leg for leg in wanted if leg not in usable]
-        notice = f"without {', '.join(missing)}: " + "; ".join(str(legs[m].notice) for m in missing)
-        code = LEGS_MISSING
-    return _Plan(mode, (("bm25",) if mode == "hybrid" else ()) + usable, notice, code)
-
-
 def more_like_this_text(paper: Paper) -> str:
     """What BM25 more-like-this reads for a stored paper: what its dense legs embed."""
     return f"{paper.title}\n{paper.summary}"
-
-
-def _check_text(text: str, what: str, limit: int) -> str:
-    if not isinstance(text, str) or not text.strip():
-        raise InvalidQuery(f"{what} is empty")
-    text = text.strip()
-    if len(text) > limit:
-        raise InvalidQuery(f"{what} is {len(text)} characters; the limit is {limit}")
-    return text
-
-
-def _check_page(k: int, offset: int) -> None:
-    if not 1 <= k <= MAX_K:
-        raise InvalidQuery(f"k must be between 1 and {MAX_K}")
-    if not 0 <= offset <= MAX_OFFSET:
-        raise InvalidQuery(f"offset must be between 0 and {MAX_OFFSET}")
-
-
-def _check_fusion(fusion: str) -> None:
-    if fusion not in FUSIONS:
-        raise InvalidQuery(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")

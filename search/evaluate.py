@@ -14,9 +14,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from search.engine import SIMILAR_MODE, SearchEngine
-from search.fusion import DEFAULT_RRF_K
+from search.engine import SearchEngine
 from search.errors import InvalidQuery
+from search.fusion import DEFAULT_RRF_K
+from search.query_limits import SIMILAR_MODE
 
 
 FORMAT_HINT = (

@@ -1,22 +1,33 @@
-"""The one module that knows the index folder on disk.
+"""The one module that knows the index folder on disk: the path of every artifact and
+cache, and the readers the query side uses. What writes them lives in ``index/storage.py``
+(write-then-rename, the build lock, staging, publishing, clean-up) and the ``index/``
+modules that make each artifact; they take every path from here.
 
 An index root holds every build and points at the served one with a symlink::
 
     ROOT/
       current -> builds/20261122T011500-ab12cd   (swapped atomically with os.replace)
+      build.lock               held (flock) by the running build; holds its pid
       builds/<build-id>/
-        manifest.json        what built it: format, counts, tokenizer, model, corpus hash
-        papers.jsonl         one Paper record per line, row order = BM25/FAISS row order
-        bm25/                bm25s files (.npy + .json, saved with allow_pickle=False)
-        glossary.json        mined Korean↔English term pairs for query expansion
-        paper_hashes.json    (id, content hash) per row, for incremental builds
-        dense/<leg>/vectors.npy   one dense leg's normalised float32 embeddings
-        dense/<leg>/faiss.index   FAISS index over them (no dense/ in BM25-only builds)
-        snippets/            each snippet field's kept morphemes (term id, surface
-                             offsets), row-aligned with papers.jsonl: highlighting
-                             reads them instead of running Kiwi per request
-      cache/                 build caches (tokens, embeddings) reused across builds
-      build.lock             held by the running build
+        manifest.json          what built it: format, counts, tokenizer, model, corpus hash
+        papers.jsonl           one Paper record per line, row order = BM25/FAISS row order
+        paper_hashes.json      (id, content hash) per row, for incremental builds
+        glossary.json          mined Korean<->English term pairs for query expansion
+        bm25/                  bm25s's files, saved with allow_pickle=False:
+          data.csc.index.npy  indices.csc.index.npy  indptr.csc.index.npy
+          params.index.json  vocab.index.json
+        dense/<leg>/           one folder per dense leg (none in BM25-only builds)
+          vectors.npy          the leg's normalised float32 embeddings, row-aligned
+          faiss.index          FAISS index over them
+        snippets/              each snippet field's kept morphemes, row-aligned with
+          terms.npy  starts.npy  lengths.npy   papers.jsonl: highlighting reads them
+          field_offsets.npy  paper_fields.npy  instead of running Kiwi per request
+          vocab.json
+      builds/.staging-<id>/    a build being written (removed if it fails)
+      cache/                   build caches reused across builds (only builds read them)
+        parsed.jsonl           parsed digests per file, keyed by path and content hash
+        tokens/<settings>.npz  Kiwi tokens per text, one file per tokenizer settings
+        embeddings/<model>/    per encoder: keys.json and the vectors-<nonce>.npy it names
 
 A directory cannot be renamed over a non-empty one atomically, but a symlink can be
 replaced atomically, so a reader that resolves ``current`` once sees either the old build
@@ -25,18 +36,13 @@ or the new one, never a half-written folder.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import shutil
-import tempfile
-import time
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from search.errors import BuildLocked, IndexCorrupt, IndexIncompatible, IndexNotFound
+from search.errors import IndexCorrupt, IndexIncompatible, IndexNotFound
 
 # 2: several dense legs (manifest ``dense_legs``, files under dense/<leg>/).
 FORMAT_VERSION = 2
@@ -59,6 +65,17 @@ SNIPPET_PAPER_FIELDS = "paper_fields.npy"
 SNIPPET_VOCAB = "vocab.json"
 # (id, content hash) of each papers.jsonl row, so an incremental build need not re-hash them.
 PAPER_HASHES = "paper_hashes.json"
+CURRENT = "current"
+BUILDS_DIR = "builds"
+STAGING_PREFIX = ".staging-"  # builds/.staging-<id>: dot-prefixed, so never served
+NEXT_LINK_PREFIX = ".current-"  # ROOT/.current-<id>: the new link, renamed over ``current``
+LOCK = "build.lock"
+CACHE_DIR = "cache"
+PARSED_CACHE = "parsed.jsonl"
+TOKENS_CACHE_DIR = "tokens"
+EMBEDDINGS_CACHE_DIR = "embeddings"
+EMBEDDING_KEYS = "keys.json"  # names the vectors file: EMBEDDING_VECTORS, one nonce
+EMBEDDING_VECTORS = "vectors-{nonce}.npy"
 KEEP_BUILDS = 3  # the served one plus two older ones, so a server mid-reload never loses files
 
 
@@ -79,19 +96,19 @@ class IndexLayout:
 
     @property
     def current_link(self) -> Path:
-        return self.root / "current"
+        return self.root / CURRENT
 
     @property
     def builds_dir(self) -> Path:
-        return self.root / "builds"
+        return self.root / BUILDS_DIR
 
     @property
     def cache_dir(self) -> Path:
-        return self.root / "cache"
+        return self.root / CACHE_DIR
 
     @property
     def lock_path(self) -> Path:
-        return self.root / "build.lock"
+        return self.root / LOCK
 
     def current_build(self) -> Path:
         """The served build folder, resolved once so later swaps do not affect the caller."""
@@ -154,6 +171,23 @@ class BuildFiles:
         yield from read_jsonl(self.papers)
 
 
+class CacheFiles:
+    """Paths of the build caches in one cache folder (``ROOT/cache``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    parsed = property(lambda self: self.path / PARSED_CACHE)
+
+    def tokens(self, settings_key: str) -> Path:
+        """The token cache for one tokenizer-settings hash."""
+        return self.path / TOKENS_CACHE_DIR / f"{settings_key}.npz"
+
+    def embeddings(self, model_key: str) -> Path:
+        """The folder of one encoder's embedding cache (``keys.json`` + vectors file)."""
+        return self.path / EMBEDDINGS_CACHE_DIR / model_key
+
+
 def read_json(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as f:
@@ -174,176 +208,3 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         raise IndexCorrupt(f"index file missing: {path}") from e
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise IndexCorrupt(f"index file unreadable: {path} ({e})") from e
-
-
-@contextlib.contextmanager
-def atomic_file(path: Path, binary: bool = False) -> Iterator[IO[Any]]:
-    """Write-then-rename: the block writes a temporary file beside ``path``; on success it
-    is fsynced and renamed over ``path``, on any error removed. A crash leaves either the
-    old file or the new one, never a torn one. Every artifact writer goes through here."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp makes files private; an index is meant to be read
-        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8"})) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def append_file(dst: IO[bytes], src_path: Path, start: int = 0) -> None:
-    """Append ``src_path``'s bytes from offset ``start`` to the binary file ``dst``. In the
-    kernel where it can (``copy_file_range``: 3-6x faster than a user-space copy for the
-    150 MB of a served build's vectors, instant on file systems that share extents)."""
-    dst.flush()
-    pos = dst.tell()
-    with open(src_path, "rb") as src:
-        size = os.fstat(src.fileno()).st_size
-        off = start
-        try:
-            while off < size:
-                n = os.copy_file_range(src.fileno(), dst.fileno(), size - off, off, pos)
-                if n == 0:
-                    break
-                off, pos = off + n, pos + n
-        except (AttributeError, OSError):  # not Linux, or not between these files
-            src.seek(off)
-            dst.seek(pos)
-            shutil.copyfileobj(src, dst, 1 << 22)
-            return
-    dst.seek(pos)
-
-
-def write_json(path: Path, data: Any, indent: int | None = 1) -> None:
-    """``indent=None`` for large files: json's fast C encoder only runs without indent."""
-    with atomic_file(path) as f:
-        f.write(json.dumps(data, ensure_ascii=False, indent=indent))
-
-
-def write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
-    with atomic_file(path) as f:
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-class BuildLock:
-    """An exclusive ``flock`` on ``build.lock``: the kernel drops it when the holder dies,
-    so a killed build (even ``kill -9``) never blocks the next one."""
-
-    def __init__(self, layout: IndexLayout) -> None:
-        self.layout = layout
-        self._fd: int | None = None
-
-    def __enter__(self) -> "BuildLock":
-        import fcntl
-
-        self.layout.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.layout.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
-            os.close(fd)
-            raise BuildLocked(
-                f"another build is running on {self.layout.root} (pid {holder}); "
-                "wait for it to finish"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
-        self._fd = fd
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        import fcntl
-
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-
-class StagedBuild:
-    """A new build written beside the served one, swapped in whole by :meth:`commit`.
-
-    Use as a context manager: leaving the block without ``commit()`` (an exception, a
-    failed gate) removes the staging folder and leaves the served index untouched.
-    """
-
-    def __init__(self, layout: IndexLayout) -> None:
-        self.layout = layout
-        now = time.time()
-        # Sortable by name in build order (GC keeps the newest), unique by the random tail.
-        self.build_id = f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now))}.{int(now % 1 * 1e6):06d}-{uuid.uuid4().hex[:4]}"
-        layout.builds_dir.mkdir(parents=True, exist_ok=True)
-        # A dot-prefixed staging name: a crash leaves it behind, and the next build's
-        # garbage collection removes it; readers never follow `current` into it.
-        self.path = layout.builds_dir / f".staging-{self.build_id}"
-        self.path.mkdir()
-        self.files = BuildFiles(self.path)
-        self.committed = False
-
-    def __enter__(self) -> "StagedBuild":
-        return self
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        if not self.committed:
-            shutil.rmtree(self.path, ignore_errors=True)
-
-    def commit(self) -> Path:
-        """Rename staging to its final name, then point ``current`` at it atomically."""
-        final = self.layout.builds_dir / self.build_id
-        _fsync_tree(self.path)
-        os.rename(self.path, final)
-        tmp_link = self.layout.root / f".current-{self.build_id}"
-        os.symlink(Path("builds") / self.build_id, tmp_link)
-        os.replace(tmp_link, self.layout.current_link)
-        _fsync_dir(self.layout.root)
-        self.committed = True
-        self.path = final
-        self.files = BuildFiles(final)
-        collect_garbage(self.layout)
-        return final
-
-
-def collect_garbage(layout: IndexLayout, keep: int = KEEP_BUILDS) -> None:
-    """Drop leftover staging folders and all but the newest ``keep`` builds."""
-    if not layout.builds_dir.is_dir():
-        return
-    try:
-        served = layout.current_build().name
-    except (IndexNotFound, IndexCorrupt):
-        served = None
-    for p in layout.builds_dir.iterdir():
-        # Only a build holding the lock calls this, so any staging folder is a dead build's.
-        if p.name.startswith(".staging-"):
-            shutil.rmtree(p, ignore_errors=True)
-    builds = sorted(p for p in layout.builds_dir.iterdir() if not p.name.startswith("."))
-    for old in builds[:-keep]:
-        if old.name != served:
-            shutil.rmtree(old, ignore_errors=True)
-    for p in layout.root.glob(".current-*"):
-        p.unlink(missing_ok=True)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(path: Path) -> None:
-    for dirpath, _dirs, files in os.walk(path):
-        for name in files:
-            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(dirpath))

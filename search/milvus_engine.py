@@ -18,28 +18,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from search.encoders import Encoder
-from search.engine import (
-    _POOL,
-    CANDIDATES,
-    DEFAULT_WEIGHTS,
-    MAX_QUERY_CHARS,
-    MAX_TEXT_CHARS,
-    MLT_CHARS,
-    SIMILAR_MODE,
-    SIMILAR_WEIGHTS,
-    Filters,
-    SearchEngine,
-    _check_fusion,
-    _check_page,
-    _check_text,
-    _Plan,
-    attach_encoders,
-    more_like_this_text,
-    plan_legs,
-)
+from search.engine import SearchEngine, more_like_this_text
 from search.errors import InvalidQuery, PaperNotFound
 from search.expansion import Expander
+from search.filters import Filters
 from search.fusion import DEFAULT_RRF_K, fuse
+from search.legs import LEG_POOL, LegPlan, attach_encoders, plan_legs
 from search.milvus_parts import MilvusLeg, PaperIds
 from search.milvus_store import (
     DEFAULT_ALIAS,
@@ -50,6 +34,18 @@ from search.milvus_store import (
     milvus_errors,
     read_lexicon,
     served_collection,
+)
+from search.query_limits import (
+    CANDIDATES,
+    DEFAULT_WEIGHTS,
+    MAX_QUERY_CHARS,
+    MAX_TEXT_CHARS,
+    MLT_CHARS,
+    SIMILAR_MODE,
+    SIMILAR_WEIGHTS,
+    check_fusion,
+    check_page,
+    check_text,
 )
 from search.records import FusedHit, Paper, ScoredId
 from search.results import SearchHit, SearchResponse
@@ -159,9 +155,9 @@ class MilvusEngine:
     ) -> SearchResponse:
         """As ``SearchEngine.search``; ``sort`` reorders the candidate pool (every leg's top
         ``CANDIDATES``), also in BM25 mode, where the local engine sorts every match."""
-        query = _check_text(query, "query", MAX_QUERY_CHARS)
-        _check_page(k, offset)
-        _check_fusion(fusion)
+        query = check_text(query, "query", MAX_QUERY_CHARS)
+        check_page(k, offset)
+        check_fusion(fusion)
         check_sort(sort)
         plan = self._plan(mode, self.ready_legs)
         terms = self.query_terms(query)
@@ -172,7 +168,7 @@ class MilvusEngine:
         dense = [leg for leg in plan.legs if leg != "bm25"]
         # Encode and search the dense legs side by side, as the local engine does.
         pending = {
-            name: _POOL.submit(lambda leg: self._ann(leg, self._encode(leg, query), depth, expr), self.dense_legs[name])
+            name: LEG_POOL.submit(lambda leg: self._ann(leg, self._encode(leg, query), depth, expr), self.dense_legs[name])
             for name in dense
         }
         rankings: dict[str, list[ScoredId]] = {}
@@ -200,7 +196,7 @@ class MilvusEngine:
         weights: Mapping[str, float] | None = None,
     ) -> SearchResponse:
         """Papers like a stored paper (its stored vectors; no re-encoding) or like a text."""
-        _check_page(k, 0)
+        check_page(k, 0)
         if (paper_id is None) == (text is None):
             raise InvalidQuery("give either a paper id or a text")
         stored: dict[str, Any] = {}
@@ -215,7 +211,7 @@ class MilvusEngine:
             source, exclude, mlt_text = paper.id, paper.id, more_like_this_text(paper)
             ready = list(self.dense_legs)  # stored vectors need no model
         else:
-            source = _check_text(text or "", "text", MAX_TEXT_CHARS)
+            source = check_text(text or "", "text", MAX_TEXT_CHARS)
             mlt_text = source[:MLT_CHARS]
             ready = self.ready_legs
         plan = self._plan(mode, ready)
@@ -234,7 +230,7 @@ class MilvusEngine:
 
     # -- helpers --------------------------------------------------------------------
 
-    def _plan(self, mode: str, ready: Sequence[str]) -> _Plan:
+    def _plan(self, mode: str, ready: Sequence[str]) -> LegPlan:
         return plan_legs(mode, self.dense_legs, ready, self.model_notice)
 
     def _encode(self, leg: MilvusLeg, text: str) -> list[float]:
@@ -269,7 +265,7 @@ class MilvusEngine:
             return list(self.client.get(self.collection, ids=ids, output_fields=fields))
 
     def _respond(
-        self, query: str, requested: str, plan: _Plan, rankings: dict[str, list[ScoredId]], fused: list[FusedHit],
+        self, query: str, requested: str, plan: LegPlan, rankings: dict[str, list[ScoredId]], fused: list[FusedHit],
         k: int, offset: int, terms: Mapping[str, float], total: int | None, match: Mapping[str, float] | None = None,
     ) -> SearchResponse:
         """``match``: the BM25 terms hits are matched against (default ``terms``)."""

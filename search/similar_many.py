@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from search.engine import MAX_K, SIMILAR_MODE, SearchEngine
+from search.engine import SearchEngine
 from search.errors import InvalidQuery
 from search.fusion import DEFAULT_RRF_K
+from search.query_limits import MAX_K, SIMILAR_MODE
 from search.results import SearchHit, SearchResponse
 
 MAX_IDS = 20

@@ -121,7 +121,7 @@ class KiwiTokenizer:
         """Kept morphemes with character offsets (for highlighting matched surface text)."""
         if not text.strip():
             return []
-        return self._keep_tokens(self.kiwi.tokenize(text))
+        return self.keep_morphemes(self.kiwi.tokenize(text))
 
     def tokenize_many(
         self, texts: Sequence[str], on_progress: Callable[[int], None] | None = None
@@ -130,7 +130,7 @@ class KiwiTokenizer:
         out: list[list[str]] = []
         # Kiwi's iterator API spreads the texts over its worker pool.
         for raw in self.kiwi.tokenize(iter(texts)):
-            out.append([t.term for t in self._keep_tokens(raw)])
+            out.append([t.term for t in self.keep_morphemes(raw)])
             if on_progress is not None:
                 on_progress(1)
         return out
@@ -153,12 +153,19 @@ class KiwiTokenizer:
         for raw in self.kiwi.tokenize(feed()):
             while blank.popleft():
                 yield []
-            yield self._keep_tokens(raw)
+            yield self.keep_morphemes(raw)
             if on_progress is not None:
                 on_progress(1)
         yield from ([] for flag in blank if flag)  # trailing blank texts
 
-    def _keep_tokens(self, raw: Iterable[Any]) -> list[Token]:
+    def stem_latin(self, word: str) -> str:
+        """A Latin word as the settings' stemmer makes it (unchanged without a stemmer)."""
+        return self._stem(word) if self._stem is not None else word
+
+    def keep_morphemes(self, raw: Iterable[Any]) -> list[Token]:
+        """The BM25 terms among morphemes Kiwi has already made (objects with ``form``,
+        ``tag``, ``start`` and ``len``): for callers that run Kiwi themselves, on a window
+        or a slice of one, and need the terms a document's tokens would have."""
         kept: list[Token] = []
         for tok in raw:
             tag = tok.tag

@@ -14,7 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from papersearch.api import create_app
-from search.engine import MAX_QUERY_CHARS, MAX_TEXT_CHARS, SearchEngine
+from search.engine import SearchEngine
+from search.query_limits import MAX_QUERY_CHARS, MAX_TEXT_CHARS
 from search.records import Paper
 from search.snippets import Snippeter, cut, merge
 from search.tokenizer import KiwiTokenizer

@@ -6,7 +6,6 @@ as much as one at the top of a module."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 

@@ -14,7 +14,8 @@ import pytest
 
 from index.bm25_build import TokenDocs
 from index.build import build_index
-from index.glossary import PhraseCounter, distinct_terms, mine_glossary
+from index.glossary import mine_glossary
+from index.phrase_counter import PhraseCounter, distinct_terms
 from index.glossary_update import merge_glossaries, small_change
 from search.layout import BuildFiles, IndexLayout
 from search.tokenizer import KiwiTokenizer

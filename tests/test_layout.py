@@ -57,7 +57,7 @@ def test_no_index_is_a_clear_error(tmp_path: Path) -> None:
 def test_append_file_copies_from_an_offset_in_the_kernel_or_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import os
 
-    from search.layout import append_file
+    from index.storage import append_file
 
     src = tmp_path / "src"
     src.write_bytes(bytes(range(256)) * 5000)
@@ -70,3 +70,18 @@ def test_append_file_copies_from_an_offset_in_the_kernel_or_not(tmp_path: Path, 
             append_file(f, src, start=1000)
             f.write(b"tail")
         assert out.read_bytes() == b"head" + src.read_bytes()[1000:] + b"tail"
+
+
+def test_layout_names_every_file_a_build_writes(dense_index: Path) -> None:
+    """search/layout.py's folder diagram names every file and folder of a real index (a
+    build with a dense leg, and its caches), so it cannot go stale unnoticed."""
+    import search.layout
+
+    diagram = search.layout.__doc__ or ""
+    layout = IndexLayout(dense_index)
+    build = layout.current_build()
+    names = {p.name for p in build.rglob("*")} | {p.name for p in layout.cache_dir.iterdir()}
+    names |= {p.name for p in layout.root.iterdir() if p.name != "builds"}
+    leg = next((build / "dense").iterdir()).name
+    names -= {leg, build.name}  # named by the diagram as <leg> and <build-id>
+    assert names and not sorted(n for n in names if n not in diagram)

@@ -15,9 +15,11 @@ pytest.importorskip("milvus_lite", reason="milvus-lite (the milvus extra) is not
 
 from bench.milvus import dev_queries, mean_overlap  # noqa: E402
 from index.milvus_build import publish_build  # noqa: E402
-from search.engine import Filters, SearchEngine  # noqa: E402
+from index.storage import write_json  # noqa: E402
+from search.engine import SearchEngine  # noqa: E402
 from search.errors import InvalidQuery, PaperNotFound  # noqa: E402
-from search.layout import IndexLayout, read_json, write_json  # noqa: E402
+from search.filters import Filters  # noqa: E402
+from search.layout import IndexLayout, read_json  # noqa: E402
 from search.milvus_engine import MilvusEngine  # noqa: E402
 from search.milvus_store import DEFAULT_ALIAS, MilvusUnavailable, build_collections, connect, filter_expression, served_collection  # noqa: E402
 

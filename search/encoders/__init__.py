@@ -22,6 +22,7 @@ from typing import Any
 
 from search.encoders.base import Encoder, Prompts, clean_text
 from search.errors import ModelMismatch, ModelUnavailable
+from search.results import MODES
 
 __all__ = [
     "DEFAULT_MODELS", "Encoder", "Prompts", "clean_text", "default_models", "leg_name",
@@ -50,7 +51,7 @@ BUNDLED: dict[str, dict[str, Any]] = {
 }
 # The default, chosen on dev numbers against build time and latency (README, "Models").
 DEFAULT_MODELS: tuple[str, ...] = ("e5", "use")
-_RESERVED = {"hybrid", "bm25", "dense"}
+_RESERVED = set(MODES)  # a leg named like a mode could not be asked for
 
 
 def _bundled_name(name: str) -> str | None:
