@@ -101,7 +101,7 @@ def serve(cfg: ServeConfig) -> None:
     if watch:
         start_watching(holder, list(watch), root, model)
     click.echo(f"Open http://{_display_host(host)}:{port}/ (API docs: /docs)", err=True)
-    uvicorn.run(app, host=host, port=port, log_level=cfg.log_level, http=HTTP_PROTOCOL, **proxy)
+    uvicorn.run(app, host=host, port=port, log_level=cfg.log_level, **proxy)
 
 
 def _serve_workers(cfg: ServeConfig, proxy: dict[str, Any]) -> None:
@@ -135,7 +135,7 @@ def _serve_workers(cfg: ServeConfig, proxy: dict[str, Any]) -> None:
     )
 
 
-# TCP_NODELAY (~40 ms stalls otherwise) and one write per response: see that module.
+# TCP_NODELAY on every connection (~40 ms stalls otherwise): see that module.
 HTTP_PROTOCOL = "papersearch.http_protocol:NoDelayHTTPProtocol"
 WORKER_START_SECONDS = 300
 # How the supervising ``serve`` process tells its worker processes what to serve.
