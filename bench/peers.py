@@ -52,15 +52,12 @@ class TantivyPeer:
 
 
 def document_token_lists(engine: Any) -> list[list[str]]:
-    """Each paper's BM25 document as token strings, from the build's token cache."""
-    from index.bm25_build import BM25Params, document_tokens
-    from index.token_cache import TokenCache
+    """Each paper's BM25 document as token strings, exactly as the build made them."""
+    from index.bm25_build import BM25Params
+    from index.bm25_documents import served_documents
 
-    papers = engine.papers
-    cache = TokenCache(engine.files.path.parent.parent / "cache", engine.tokenizer)
-    toks = cache.tokenize([p.title for p in papers] + [p.search_text() for p in papers])
     params = BM25Params(**{k: v for k, v in engine.manifest["bm25"].items() if k in BM25Params.__dataclass_fields__})
-    return [document_tokens(toks[i], toks[len(papers) + i], params) for i in range(len(papers))]
+    return list(served_documents(engine.files, engine.files.path.parent.parent / "cache", engine.tokenizer, params))
 
 
 def compare(engine: Any, queries: list[str], k: int = 10, rounds: int = 3) -> dict[str, float]:

@@ -139,13 +139,10 @@ def alternatives(n: int, engine: Any, qs: list[str], ours_p50: float, table: Tab
     import bm25s
     from rank_bm25 import BM25Okapi
 
-    from index.bm25_build import BM25Params, document_tokens
-    from index.token_cache import TokenCache
+    from bench.peers import document_token_lists
 
     papers = engine.papers
-    cache = TokenCache(engine.files.path.parent.parent / "cache", engine.tokenizer)
-    toks = cache.tokenize([p.title for p in papers] + [p.search_text() for p in papers])
-    docs = [document_tokens(toks[i], toks[len(papers) + i], BM25Params()) for i in range(len(papers))]
+    docs = document_token_lists(engine)
     t = time.perf_counter()
     okapi = BM25Okapi(docs)
     build = time.perf_counter() - t
@@ -221,29 +218,31 @@ def million(work: Path, base: Path, qs: list[str], table: Table, n: int = 1_000_
     """BM25 at 1M papers: token lists resampled from the base index's cached Kiwi tokens
     (a 1M Kiwi build would take hours on this machine), queried through Kiwi."""
     from index.bm25_build import BM25Params, document_tokens, write_bm25
+    from index.snippet_build import SpanArrays
     from index.token_cache import TokenCache
     from search.bm25 import BM25Retriever
     from search.layout import BuildFiles, IndexLayout
-    from search.records import Paper
     from search.tokenizer import KiwiTokenizer
 
     files = BuildFiles(IndexLayout(base).current_build())
-    papers = [Paper.from_dict(d) for d in files.iter_papers()]
     tok = KiwiTokenizer()
-    toks = TokenCache(base / "cache", tok).tokenize([p.title for p in papers] + [p.search_text() for p in papers])
-    m = len(papers)
+    titles = TokenCache(base / "cache", tok).tokenize([d["title"] for d in files.iter_papers()])
+    spans = SpanArrays.read(files)  # the bodies, as the build indexed them
+    bounds, vocab = spans.paper_offsets().tolist(), np.asarray(spans.vocab, dtype=object)
+    bodies = [vocab[spans.terms[a:b]].tolist() for a, b in zip(bounds, bounds[1:])]
+    m = len(titles)
     rng = random.Random(0)
     docs = []
     for _ in range(n):  # title of one paper, body halves of two others: new documents, same statistics
         a, b, c = rng.randrange(m), rng.randrange(m), rng.randrange(m)
-        body_b, body_c = toks[m + b], toks[m + c]
-        docs.append(document_tokens(toks[a], body_b[: len(body_b) // 2] + body_c[len(body_c) // 2 :], BM25Params()))
+        body_b, body_c = bodies[b], bodies[c]
+        docs.append(document_tokens(titles[a], body_b[: len(body_b) // 2] + body_c[len(body_c) // 2 :], BM25Params()))
     out = work / "bm25-1m"
     shutil.rmtree(out, ignore_errors=True)
     t = time.perf_counter()
     write_bm25(docs, out, BM25Params())
     build = time.perf_counter() - t
-    del docs, toks
+    del docs, titles, bodies
     before = rss_mib()
     bm25 = BM25Retriever(out, [str(i) for i in range(n)], tok)
     lat = timed_queries(lambda q: bm25.retrieve(q, 100), qs)

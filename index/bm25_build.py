@@ -74,6 +74,26 @@ class TokenDocs(Sequence[list[str]]):
         return cls(flat, doc_offsets, vocab)
 
     @classmethod
+    def from_titles_and_bodies(
+        cls, ids: np.ndarray, offsets: np.ndarray, vocab: Sequence[str], title_rows: np.ndarray,
+        body_terms: np.ndarray, body_offsets: np.ndarray, body_vocab: Sequence[str], params: BM25Params,
+    ) -> "TokenDocs":
+        """Documents from token-cache rows for the titles and, for each paper's body, its
+        morphemes ``body_terms[body_offsets[r]:body_offsets[r + 1]]`` over ``body_vocab``
+        (the build's snippet morphemes, ``index/snippet_build.py``). The body ids are
+        mapped onto the cache's vocabulary (extended by terms only bodies have) and
+        appended to its rows, one row per paper."""
+        term_id = {t: i for i, t in enumerate(vocab)}
+        remap = np.fromiter(
+            (term_id.setdefault(t, len(term_id)) for t in body_vocab), dtype=np.int32, count=len(body_vocab)
+        )
+        n_rows = len(offsets) - 1
+        pool = np.concatenate([ids, remap[np.asarray(body_terms)]])
+        pool_offsets = np.concatenate([offsets, int(offsets[-1]) + np.asarray(body_offsets[1:], dtype=np.int64)])
+        body_rows = n_rows + np.arange(len(title_rows), dtype=np.int64)
+        return cls.from_rows(pool, pool_offsets, list(term_id), title_rows, body_rows, params)
+
+    @classmethod
     def from_tokens(cls, docs: Sequence[Sequence[str]]) -> "TokenDocs":
         term_id: dict[str, int] = {}
         flat = np.fromiter(

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.bm25_build import BM25Params, TokenDocs, write_bm25
+from index.bm25_build import BM25Params, write_bm25
+from index.bm25_documents import bm25_documents
 from index.corpus import Corpus, Texts
 from index.dense_build import DenseMode, load_encoders, write_leg
 from index.glossary_update import build_glossary
@@ -21,7 +22,6 @@ from index.parse_cache import parse_sources_cached
 from index.progress import bar, progress_enabled
 from index.snippet_build import write_snippet_spans
 from index.storage import BuildLock, StagedBuild, write_json
-from index.token_cache import TokenCache
 from search.encoders import PASSAGE_FIELDS
 from search.errors import NoPapersFound, SourceNotFound
 from search.layout import FORMAT_VERSION, IndexLayout
@@ -129,13 +129,15 @@ def build_index(
                         )
                         legs_built.append(meta)
                         timings.add("encode", seconds)  # the models alone: what benchmarks leave out
+            # Each snippet field's morphemes with their offsets, so the server highlights
+            # without Kiwi (index/snippet_build.py); they are also the bodies BM25 indexes.
+            with timings.step("snippets"):
+                snippet_meta, spans = write_snippet_spans(corpus, tokenizer, files, served, full=full, progress=show)
             with timings.step("tokenize"):
-                docs = _tokenize(corpus, tokenizer, layout.cache_dir, params, show, use_cache=not full)
+                docs = bm25_documents(corpus, spans, tokenizer, layout.cache_dir, params, show, use_cache=not full)
+            del spans
             with timings.step("bm25"):
                 bm25_meta = write_bm25(docs, files.bm25, params)
-            # Snippet morphemes, so the server highlights without Kiwi (index/snippet_build.py).
-            with timings.step("snippets"):
-                snippet_meta = write_snippet_spans(corpus, tokenizer, files, served, full=full, progress=show)
             with timings.step("glossary"):
                 # The term bridge for query expansion; reuses the BM25 token lists for counts.
                 # A small change is mined alone and merged into the served glossary (then only
@@ -193,27 +195,6 @@ class Timings(dict[str, float]):
 
     def add(self, name: str, seconds: float) -> None:
         self[name] = self.get(name, 0.0) + seconds
-
-
-def _tokenize(
-    corpus: Corpus,
-    tokenizer: KiwiTokenizer,
-    cache_dir: Path,
-    params: BM25Params,
-    show: bool,
-    use_cache: bool = True,
-) -> TokenDocs:
-    cache = TokenCache(cache_dir, tokenizer, enabled=use_cache)
-
-    def texts_of(rows: list[int]) -> tuple[list[str], list[str]]:
-        papers = [corpus[i] for i in rows]  # only papers the cache has not seen are decoded
-        return [p.title for p in papers], [p.search_text() for p in papers]
-
-    with bar(2 * len(corpus), "tokenizing (Kiwi)", show) as pbar:
-        title_rows, body_rows = cache.paper_rows(corpus.hashes, texts_of, on_progress=pbar.update)
-    cache.save()
-    # Documents stay token ids; BM25 reads the ids, token strings are made on demand.
-    return TokenDocs.from_rows(cache.ids, cache.offsets, cache.vocab, title_rows, body_rows, params)
 
 
 def _count(n: int, noun: str) -> str:

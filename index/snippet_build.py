@@ -23,7 +23,7 @@ import numpy as np
 
 from index.bm25_build import gather_segments
 from index.corpus import Corpus
-from index.incremental import ServedBuild
+from index.incremental import KEY_BYTES, ServedBuild, text_key
 from index.progress import bar
 from index.storage import atomic_file, write_json
 from search.errors import PaperSearchError
@@ -57,6 +57,11 @@ class SpanArrays:
             load(files.snippet_field_offsets), load(files.snippet_paper_fields), vocab,
         )
 
+    def paper_offsets(self) -> np.ndarray:
+        """Row r's morphemes, all its fields in order, are ``terms[o[r]:o[r + 1]]``: the
+        paper's BM25 body (one Kiwi analysis serves both)."""
+        return np.asarray(self.field_offsets)[np.asarray(self.paper_fields)]
+
     def write(self, files: BuildFiles) -> None:
         for path, arr in (
             (files.snippet_terms, self.terms), (files.snippet_starts, self.starts),
@@ -71,12 +76,21 @@ class SpanArrays:
 def write_snippet_spans(
     corpus: Corpus, tokenizer: KiwiTokenizer, files: BuildFiles, served: ServedBuild | None, full: bool = False,
     progress: bool = False,
-) -> dict[str, int]:
-    """Write the build's snippet arrays; returns counts for the manifest. Papers the
-    ``served`` build holds unchanged keep its arrays' rows (unless ``full``)."""
+) -> tuple[dict[str, int], SpanArrays]:
+    """Write the build's snippet arrays; returns counts for the manifest and the arrays
+    (the BM25 step reads the papers' bodies from them). Papers the ``served`` build
+    holds unchanged keep its arrays' rows (unless ``full``)."""
     old = None if full or served is None else _served(served)
     old_row = {h: r for r, h in enumerate(served.hashes)} if old is not None and served is not None else {}
     src = np.fromiter((old_row.get(h, -1) for h in corpus.hashes), dtype=np.int64, count=len(corpus))
+    old_keys = _served_keys(served) if old is not None and served is not None else None
+    keys = _text_keys(corpus, src, old_keys)
+    if old_keys is not None:
+        # A changed record (another source listed, new upvotes) with the same texts keeps
+        # its served row: only texts never analysed go to Kiwi.
+        by_key = {k: r for r, k in enumerate(_rows_bytes(old_keys))}
+        for i in np.flatnonzero(src < 0).tolist():
+            src[i] = by_key.get(keys[i].tobytes(), -1)
     fresh = np.flatnonzero(src < 0)
     vocab = list(old.vocab) if old is not None else []
     new = _analyse([corpus[i] for i in fresh.tolist()], tokenizer, vocab, progress)
@@ -90,7 +104,41 @@ def write_snippet_spans(
         arrays = _merge(old, new, src)
     arrays.vocab = vocab
     arrays.write(files)
-    return {"fields": len(arrays.field_offsets) - 1, "morphemes": len(arrays.terms), "analysed_papers": len(fresh)}
+    with atomic_file(files.snippet_text_keys, binary=True) as f:
+        np.save(f, keys, allow_pickle=False)
+    meta = {"fields": len(arrays.field_offsets) - 1, "morphemes": len(arrays.terms), "analysed_papers": len(fresh)}
+    return meta, arrays
+
+
+def snippet_text_key(paper: Paper) -> bytes:
+    """What a row's snippet morphemes depend on: its snippet fields, names and texts."""
+    return text_key("\x1e".join(f"{name}\x1f{text}" for name, text in snippet_fields(paper)))
+
+
+def _text_keys(corpus: Corpus, src: np.ndarray, served_keys: np.ndarray | None) -> np.ndarray:
+    """Each row's snippet text key: a row kept by its record hash has its served key;
+    the others are made (decoding only those records)."""
+    keys = np.zeros((len(corpus), KEY_BYTES), dtype=np.uint8)
+    kept = src >= 0 if served_keys is not None else np.zeros(len(corpus), dtype=bool)
+    if served_keys is not None:
+        keys[kept] = served_keys[src[kept]]
+    for i in np.flatnonzero(~kept).tolist():
+        keys[i] = np.frombuffer(snippet_text_key(corpus[i]), dtype=np.uint8)
+    return keys
+
+
+def _served_keys(served: ServedBuild) -> np.ndarray | None:
+    """The served build's row keys, or None (a build made before they were stored)."""
+    try:
+        keys = np.load(served.files.snippet_text_keys, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return keys if keys.shape == (len(served.hashes), KEY_BYTES) and keys.dtype == np.uint8 else None
+
+
+def _rows_bytes(keys: np.ndarray) -> list[bytes]:
+    raw = keys.tobytes()
+    return [raw[i * KEY_BYTES : (i + 1) * KEY_BYTES] for i in range(len(keys))]
 
 
 def _served(served: ServedBuild) -> SpanArrays | None:

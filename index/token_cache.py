@@ -9,11 +9,15 @@ gigabytes of text to parse. It is rewritten (write-then-rename, so a killed buil
 leaves the old file) with only the texts the last build used, so it cannot grow
 without bound.
 
-It also remembers, per paper content hash, the rows of that paper's title and body:
-a paper whose record is unchanged needs neither its texts made nor hashed again (at
-100k papers that alone was seconds of a daily build). The record fixes both texts (as
-long as ``PAPER_TEXTS_VERSION`` does, which the file records) and the file name fixes
-the tokenizer settings, so a hash maps to the same rows.
+A build sends it the papers' titles only: a paper's body tokens are its snippet fields'
+morphemes, which ``index/snippet_build.py`` analyses (with their offsets) and stores per
+build, so Kiwi reads each body once, not once for BM25 and again for highlighting.
+
+It also remembers, per paper content hash, the row of that paper's title: a paper whose
+record is unchanged needs its title neither made nor hashed again (at 100k papers that
+alone was seconds of a daily build). The record fixes the title (as long as
+``PAPER_TEXTS_VERSION`` does, which the file records) and the file name fixes the
+tokenizer settings, so a hash maps to the same row.
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ from search.tokenizer import KiwiTokenizer
 
 PAPER_KEY_BYTES = 32  # a sha256 content hash (``index.incremental.record_hash``), raw
 
-# Texts of the papers at the given positions: (titles, bodies).
-TextsOf = Callable[[list[int]], tuple[list[str], list[str]]]
+# Titles of the papers at the given positions.
+TitlesOf = Callable[[list[int]], list[str]]
 
 
 def settings_key(tokenizer: KiwiTokenizer) -> str:
@@ -85,7 +89,7 @@ class TokenCache:
         self.ids = np.zeros(0, dtype=np.int32)
         self.offsets = np.zeros(1, dtype=np.int64)
         self._paper_keys = np.zeros((0, PAPER_KEY_BYTES), dtype=np.uint8)
-        self._paper_rows = np.zeros((0, 2), dtype=np.int64)  # (title row, body row)
+        self._paper_rows = np.zeros(0, dtype=np.int64)  # title row per paper key
         self._paper_of: dict[bytes, int] | None = None
         self._used: list[np.ndarray] = []  # rows this build used: what save keeps
         self._papers_used: tuple[list[bytes], np.ndarray] | None = None
@@ -99,6 +103,8 @@ class TokenCache:
             texts_version = int(z["paper_texts_version"][0]) if "paper_texts_version" in z else None
             if texts_version == PAPER_TEXTS_VERSION and "paper_keys" in z:
                 paper_keys, paper_rows = z["paper_keys"], z["paper_rows"]
+                if paper_rows.ndim == 2:  # a file from when bodies were here too: (title, body)
+                    paper_rows = np.ascontiguousarray(paper_rows[:, 0])
             else:  # memos of texts made another way: keep the texts' tokens, drop the memos
                 paper_keys, paper_rows = self._paper_keys, self._paper_rows
         n = keys.shape[0]
@@ -107,7 +113,7 @@ class TokenCache:
             or offsets.shape[0] != n + 1
             or (ids.size and int(ids.max()) >= len(vocab))
             or paper_keys.shape[1:] != (PAPER_KEY_BYTES,)
-            or paper_rows.shape != (paper_keys.shape[0], 2)
+            or paper_rows.shape != (paper_keys.shape[0],)
             or (paper_rows.size and int(paper_rows.max()) >= n)
         ):
             raise ValueError("inconsistent token cache")
@@ -153,30 +159,28 @@ class TokenCache:
         self._used.append(rows)
         return rows
 
-    def paper_rows(
-        self, hashes: Sequence[str], texts_of: TextsOf, on_progress: Callable[[int], None] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(title rows, body rows) of papers given by content hash. ``texts_of`` is asked
-        only for papers this cache has not seen; their texts go through :meth:`rows`."""
+    def title_rows(
+        self, hashes: Sequence[str], titles_of: TitlesOf, on_progress: Callable[[int], None] | None = None
+    ) -> np.ndarray:
+        """The title row of each paper given by content hash. ``titles_of`` is asked only
+        for papers this cache has not seen; their titles go through :meth:`rows`."""
         if self._paper_of is None:
             self._paper_of = _key_index(self._paper_keys)
         keys = [bytes.fromhex(h) for h in hashes]
         known = np.fromiter((self._paper_of.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
         missing = np.flatnonzero(known < 0)
-        out = np.empty((len(keys), 2), dtype=np.int64)
+        out = np.empty(len(keys), dtype=np.int64)
         out[known >= 0] = self._paper_rows[known[known >= 0]]
-        known_texts = 2 * (len(keys) - len(missing))
+        n_known = len(keys) - len(missing)
         if on_progress is not None:
-            on_progress(known_texts)
+            on_progress(n_known)
         self.hits, self.misses = 0, 0
         if len(missing):
-            titles, bodies = texts_of(missing.tolist())
-            rows = self.rows(titles + bodies, on_progress)  # sets hits and misses for these texts
-            out[missing, 0], out[missing, 1] = rows[: len(missing)], rows[len(missing) :]
-        self.hits += known_texts
-        self._used.append(out.ravel())
+            out[missing] = self.rows(titles_of(missing.tolist()), on_progress)  # sets hits and misses
+        self.hits += n_known
+        self._used.append(out)
         self._papers_used = (keys, out)
-        return out[:, 0].copy(), out[:, 1].copy()
+        return out.copy()
 
     def _append(self, fresh: dict[bytes, list[str]]) -> None:
         """Make freshly tokenized texts cache rows (new terms join the vocabulary)."""

@@ -21,8 +21,8 @@ An index root holds every build and points at the served one with a symlink::
           faiss.index          FAISS index over them
         snippets/              each snippet field's kept morphemes, row-aligned with
           terms.npy  starts.npy  lengths.npy   papers.jsonl: highlighting reads them
-          field_offsets.npy  paper_fields.npy  instead of running Kiwi per request
-          vocab.json
+          field_offsets.npy  paper_fields.npy  instead of running Kiwi per request, and
+          vocab.json  text_keys.npy            they are the BM25 bodies
       builds/.staging-<id>/    a build being written (removed if it fails)
       cache/                   build caches reused across builds (only builds read them)
         parsed.jsonl           parsed digests per file, keyed by path and content hash
@@ -63,6 +63,9 @@ SNIPPET_LENGTHS = "lengths.npy"
 SNIPPET_FIELD_OFFSETS = "field_offsets.npy"
 SNIPPET_PAPER_FIELDS = "paper_fields.npy"
 SNIPPET_VOCAB = "vocab.json"
+# 16-byte key of each row's snippet texts: a later build reuses a row whose record changed
+# (a new source, upvotes) but whose texts did not, without Kiwi.
+SNIPPET_TEXT_KEYS = "text_keys.npy"
 # (id, content hash) of each papers.jsonl row, so an incremental build need not re-hash them.
 PAPER_HASHES = "paper_hashes.json"
 CURRENT = "current"
@@ -156,6 +159,7 @@ class BuildFiles:
     snippet_field_offsets = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_FIELD_OFFSETS)
     snippet_paper_fields = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_PAPER_FIELDS)
     snippet_vocab = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_VOCAB)
+    snippet_text_keys = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_TEXT_KEYS)
 
     def read_manifest(self) -> dict[str, Any]:
         manifest = read_json(self.manifest)

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-# Bump when the texts made from a record change (``Paper.search_text``, the title, or
-# ``search.encoder.passage_text``): the caches that find a paper's tokens or vector by its
-# record hash (index/token_cache.py, index/embed_cache.py) drop those memos on another
+# Bump when the texts made from a record change (the title, or
+# ``search.encoders.passage_text``): the caches that find a paper's title tokens or vector
+# by its record hash (index/token_cache.py, index/embed_cache.py) drop those memos on another
 # version, so old texts are never reused for a record whose texts are now made otherwise.
 PAPER_TEXTS_VERSION = 1
 
@@ -29,7 +29,8 @@ class Paper:
     sources: tuple[str, ...] = ()
 
     def search_text(self) -> str:
-        """Everything BM25 indexes besides the title: all Korean text of the record."""
+        """All Korean text of the record, one part a line (the glossary mines it). BM25
+        indexes the same parts as snippet fields (``search.snippets.snippet_fields``)."""
         parts = [self.summary, self.abstract, *self.key_points, *self.sections.values()]
         return "\n".join(p for p in parts if p)
 

@@ -15,17 +15,27 @@ EDITED_ID = "2509.02544"  # UI-TARS-2, in 2025-09-03.md
 
 
 class KiwiSpy:
-    """Counts the texts that reach Kiwi, by wrapping the real tokenize_many."""
+    """Records the texts that reach Kiwi in a build, by wrapping the real batch calls:
+    tokenize_many (titles) and analyze_many (snippet fields, which are also the bodies)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.texts: list[str] = []
-        real = KiwiTokenizer.tokenize_many
+        real_tokenize, real_analyze = KiwiTokenizer.tokenize_many, KiwiTokenizer.analyze_many
 
-        def spy(tok: KiwiTokenizer, texts, on_progress=None):  # type: ignore[no-untyped-def]
+        def tokenize_many(tok: KiwiTokenizer, texts, on_progress=None):  # type: ignore[no-untyped-def]
             self.texts.extend(texts)
-            return real(tok, texts, on_progress=on_progress)
+            return real_tokenize(tok, texts, on_progress=on_progress)
 
-        monkeypatch.setattr(KiwiTokenizer, "tokenize_many", spy)
+        def analyze_many(tok: KiwiTokenizer, texts, on_progress=None):  # type: ignore[no-untyped-def]
+            def recorded():  # type: ignore[no-untyped-def]
+                for text in texts:  # a stream: record each text as Kiwi pulls it
+                    self.texts.append(text)
+                    yield text
+
+            return real_analyze(tok, recorded(), on_progress=on_progress)
+
+        monkeypatch.setattr(KiwiTokenizer, "tokenize_many", tokenize_many)
+        monkeypatch.setattr(KiwiTokenizer, "analyze_many", analyze_many)
 
 
 @pytest.fixture(scope="module")

@@ -56,13 +56,18 @@ def test_bm25_scores_match_an_independent_oracle(bm25_index) -> None:
 
     from index.bm25_build import BM25Params, document_tokens
     from index.digest import parse_sources
+    from search.snippets import snippet_fields
     from search.tokenizer import KiwiTokenizer
     from tests.conftest import DIGESTS
 
     papers = parse_sources([DIGESTS]).papers
     tok = KiwiTokenizer()
     p = BM25Params()
-    docs = [document_tokens(tok.tokenize(x.title), tok.tokenize(x.search_text()), p) for x in papers]
+    # A body is the paper's snippet fields, each analysed alone (index/bm25_documents.py).
+    docs = [
+        document_tokens(tok.tokenize(x.title), [t for _n, f in snippet_fields(x) for t in tok.tokenize(f)], p)
+        for x in papers
+    ]
     n, avg = len(docs), sum(map(len, docs)) / len(docs)
     query = tok.tokenize("멀티모달 의료 영상 분할")
 

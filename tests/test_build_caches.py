@@ -18,6 +18,7 @@ from index.incremental import record_hash
 from index.synthetic import generate
 from index.token_cache import TokenCache
 from search.layout import BuildFiles, IndexLayout
+from search.records import Paper
 from search.tokenizer import KiwiTokenizer
 from tests.incremental_support import base, copy  # noqa: F401 (fixtures)
 
@@ -106,6 +107,25 @@ def test_unchanged_files_are_not_read_and_edits_are_always_seen(copy: tuple[Path
     assert read == ["2025-09-03.md"] and report["changed"] == 1
 
 
+def test_bm25_documents_are_titles_then_snippet_field_morphemes(tmp_path: Path) -> None:
+    """The build analyses each body once, as snippet fields with offsets, and indexes those
+    morphemes: each document is its title's tokens twice, then every snippet field's."""
+    from index.bm25_build import BM25Params, document_tokens
+    from index.bm25_documents import served_documents
+    from search.snippets import snippet_fields
+
+    root = tmp_path / "ix"
+    build_index([Path(__file__).resolve().parent.parent / "data" / "digests"], root, dense="off", progress=False)
+    files = BuildFiles(IndexLayout(root).current_build())
+    tok, params = KiwiTokenizer(), BM25Params()
+    papers = [Paper.from_dict(d) for d in files.iter_papers()]
+    expected = [
+        document_tokens(tok.tokenize(p.title), [t for _n, f in snippet_fields(p) for t in tok.tokenize(f)], params)
+        for p in papers
+    ]
+    assert list(served_documents(files, root / "cache", tok, params)) == expected
+
+
 def test_bm25_from_cached_token_ids_equals_bm25s_own_index(tmp_path: Path) -> None:
     """write_bm25 computes the score matrix itself from token ids: same scores as bm25s's
     own ``index`` over the same token lists, bit for bit."""
@@ -160,17 +180,17 @@ def test_paper_memos_are_dropped_when_texts_are_made_another_way(copy: tuple[Pat
     corpus, root = copy
     build_index([corpus], root, dense="off", progress=False)
     asked: list[int] = []
-    real = TokenCache.paper_rows
+    real = TokenCache.title_rows
 
-    def spy(self, hashes, texts_of, on_progress=None):  # type: ignore[no-untyped-def]
-        return real(self, hashes, lambda rows: asked.extend(rows) or texts_of(rows), on_progress)
+    def spy(self, hashes, titles_of, on_progress=None):  # type: ignore[no-untyped-def]
+        return real(self, hashes, lambda rows: asked.extend(rows) or titles_of(rows), on_progress)
 
-    monkeypatch.setattr(TokenCache, "paper_rows", spy)
+    monkeypatch.setattr(TokenCache, "title_rows", spy)
     build_index([corpus], root, dense="off", progress=False)
     assert asked == []
     monkeypatch.setattr(tc, "PAPER_TEXTS_VERSION", 999)
     report = build_index([corpus], root, dense="off", progress=False).to_dict()
-    assert len(asked) == report["papers"] == report["reused"]  # texts made again; Kiwi's cache still by text
+    assert len(asked) == report["papers"] == report["reused"]  # titles made again; Kiwi's cache still by text
 
 
 class FakeEncoder:
@@ -209,3 +229,28 @@ def test_embedding_cache_encodes_only_unseen_texts(tmp_path: Path) -> None:
     other = EmbeddingCache(tmp_path, {"model": "other", "dim": 4})
     assert other.row_of == {}  # another model never reuses these vectors
     assert len(list((tmp_path / "embeddings").glob("*/vectors-*.npy"))) == 1
+
+
+def test_a_token_cache_from_when_bodies_were_in_it_still_serves_titles(copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Caches written before bodies moved to the snippet step memo (title row, body row)
+    per paper: the title column is still right, and no title goes to Kiwi again."""
+    from tests.incremental_support import KiwiSpy
+
+    def bm25_files(root: Path) -> dict[str, bytes]:
+        folder = BuildFiles(IndexLayout(root).current_build()).bm25
+        return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+    corpus, root = copy
+    build_index([corpus], root, dense="off", progress=False)
+    expected = bm25_files(root)
+    path = next((root / "cache" / "tokens").glob("*.npz"))
+    with np.load(path, allow_pickle=False) as z:
+        arrays = dict(z)
+    # The old shape, with a body column that must not be read as titles.
+    arrays["paper_rows"] = np.column_stack([arrays["paper_rows"], np.zeros_like(arrays["paper_rows"])])
+    with path.open("wb") as f:
+        np.savez(f, **arrays)
+    spy = KiwiSpy(monkeypatch)
+    build_index([corpus], root, dense="off", progress=False)
+    assert spy.texts == []
+    assert bm25_files(root) == expected

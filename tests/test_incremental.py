@@ -17,6 +17,7 @@ from index.synthetic import add_papers, generate
 from papersearch.cli import main as cli
 from search.engine import SearchEngine
 from search.layout import BuildFiles, IndexLayout
+from search.snippets import snippet_fields
 from tests.incremental_support import EDITED_ID, KiwiSpy, base, copy  # noqa: F401 (fixtures)
 
 
@@ -25,7 +26,8 @@ def test_unchanged_rebuild_reuses_everything(copy: tuple[Path, Path], monkeypatc
     served = SearchEngine.open(root, load_model=False).ids
     spy = KiwiSpy(monkeypatch)
     # sources are recorded per paper, so the copy's papers differ from the base's by path:
-    # a first rebuild re-hashes them (changed) but Kiwi sees nothing — its cache is by text.
+    # a first rebuild re-hashes them (changed) but Kiwi sees nothing: titles are cached by
+    # text, and each snippet row (the body) is kept by its texts' key.
     first = build_index([corpus], root, dense="off", progress=False).to_dict()
     assert first["changed"] == len(served) and first["added"] == first["removed"] == 0
     second = build_index([corpus], root, dense="off", progress=False).to_dict()
@@ -43,6 +45,7 @@ def test_added_changed_and_removed_papers(copy: tuple[Path, Path], monkeypatch: 
     text = edited.read_text(encoding="utf-8")
     edited.write_text(text.replace("데이터 플라이휠 파이프라인", "데이터 플라이휠 파이프라인과 Zorbulaxian"), encoding="utf-8")
     add_papers(corpus / "new", 0, 3)  # three papers on a later day
+    served_ids = set(SearchEngine.open(root, load_model=False).ids)
     spy = KiwiSpy(monkeypatch)
 
     report = build_index([corpus], root, dense="off", progress=False).to_dict()
@@ -52,10 +55,14 @@ def test_added_changed_and_removed_papers(copy: tuple[Path, Path], monkeypatch: 
     assert report["changed"] == 1
     assert report["removed"] == len(removed_ids) > 0
     assert report["reused"] == total - 4
-    # Kiwi saw only the new papers' texts and the edited paper's body (its title is unchanged).
-    assert len(spy.texts) == 3 * 2 + 1
-    assert any("Zorbulaxian" in t for t in spy.texts)
+    # Kiwi saw the new papers' titles and snippet fields (their bodies), and the edited
+    # paper's snippet fields (its title is unchanged), each text once.
     engine = SearchEngine.open(root, load_model=False)
+    new = [p for p in engine.papers if p.id not in served_ids]
+    edited_paper = engine.paper(EDITED_ID)
+    expected = [p.title for p in new] + [t for p in [*new, edited_paper] for _n, t in snippet_fields(p)]
+    assert len(new) == 3 and sorted(spy.texts) == sorted(expected)
+    assert any("Zorbulaxian" in t for t in spy.texts)
     assert not removed_ids & set(engine.ids)
     assert engine.search("Zorbulaxian", mode="bm25").results[0].paper.id == EDITED_ID
 
@@ -65,7 +72,9 @@ def test_full_rebuild_ignores_caches(copy: tuple[Path, Path], monkeypatch: pytes
     spy = KiwiSpy(monkeypatch)
     report = build_index([corpus], root, dense="off", progress=False, full=True).to_dict()
     assert report["reused"] == 0
-    assert len(spy.texts) == 2 * report["papers"]
+    # Each title and each snippet field (the body) once: no text analysed twice.
+    papers = SearchEngine.open(root, load_model=False).papers
+    assert len(spy.texts) == len(papers) + sum(len(snippet_fields(p)) for p in papers)
 
 
 def test_incremental_index_equals_full_index(copy: tuple[Path, Path], tmp_path: Path) -> None:
