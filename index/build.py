@@ -19,7 +19,7 @@ from index.glossary_update import build_glossary
 from index.incremental import compare, read_served, served_order_first, served_titles, write_papers
 from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
-from index.progress import bar, progress_enabled
+from index.progress import progress_enabled
 from index.snippet_build import write_snippet_spans
 from index.storage import BuildLock, StagedBuild, write_json
 from search.encoders import PASSAGE_FIELDS

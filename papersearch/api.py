@@ -2,8 +2,8 @@
 
 The index (and the embedding model) load once, at start-up, into an :class:`EngineHolder`;
 ``POST /api/reload`` loads a newer build on a background thread and swaps it in without
-failing or delaying running requests. Domain
-errors become JSON ``{"detail": "..."}`` at this edge:
+failing or delaying running requests. Domain errors become JSON ``{"detail": "..."}`` at
+this edge (``papersearch/api_errors.py``):
 
     InvalidQuery (and request validation)  422
     PaperNotFound, unknown route           404
@@ -12,7 +12,9 @@ errors become JSON ``{"detail": "..."}`` at this edge:
     no/corrupt/incompatible index, model   503
 
 Endpoints are plain ``def``: FastAPI runs them on its thread pool, so a slow query (or a
-reload loading a model) never blocks the event loop.
+reload loading a model) never blocks the event loop. ``/api/search`` is the exception: it
+answers a BM25-only query on the event loop (a few milliseconds of GIL-bound Python, which
+a thread hand-off would only lengthen) and sends queries with a dense leg to the pool.
 """
 
 from __future__ import annotations
@@ -20,8 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import ipaddress
-import logging
-import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -30,61 +30,24 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import FastAPI, Header, HTTPException, Path as PathParam, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
+from papersearch.api_errors import ERRORS, add_error_handlers
 from papersearch.api_models import Error, HealthOut, Mode, PaperOut, ReloadOut, SearchOut, SimilarIn, Sort
 from papersearch.api_pages import add_pages
 from search.engine_holder import EngineHolder, Served
-from search.errors import (
-    BuildLocked,
-    IndexCorrupt,
-    IndexIncompatible,
-    IndexNotFound,
-    InvalidQuery,
-    ModelMismatch,
-    ModelUnavailable,
-    PaperNotFound,
-    PaperSearchError,
-)
 from search.filters import Filters, parse_date
 from search.query_limits import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS, SIMILAR_MODE
 from search.results import SearchResponse
 from search.similar_many import similar_to_many
 
-log = logging.getLogger("papersearch.api")
 WEB_DIR = Path(__file__).parent / "web"
 BUILD_HEADER = "X-Index-Build"  # which build answered: lets clients (and tests) see a reload
 MAX_UPVOTES = 1_000_000_000
 # The date filters' format, stated in the OpenAPI schema (parse_date checks the calendar).
 DATE: dict[str, Any] = {"format": "date"}
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
-
-STATUS: list[tuple[type[PaperSearchError], int]] = [
-    (InvalidQuery, 422),
-    (PaperNotFound, 404),
-    (BuildLocked, 409),
-    (IndexNotFound, 503),
-    (IndexCorrupt, 503),
-    (IndexIncompatible, 503),
-    (ModelUnavailable, 503),
-    (ModelMismatch, 503),
-]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"model": Error, "description": "Bad input: empty or too long query, k/offset out of range, bad date, unknown mode."},
-    503: {"model": Error, "description": "No index is loaded (build one, then POST /api/reload)."},
-}
-
-
-def status_for(exc: PaperSearchError) -> int:
-    for cls, code in STATUS:
-        if isinstance(exc, cls):
-            return code
-    return 400
-
 
 def create_app(
     index_root: Path | str, model: str | None = None, reload_token: str | None = None, holder: EngineHolder | None = None
@@ -108,21 +71,7 @@ def create_app(
     )
     app.state.holder = holder
 
-    @app.exception_handler(PaperSearchError)
-    async def domain_error(_req: Request, exc: PaperSearchError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
-
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(_req: Request, exc: RequestValidationError) -> JSONResponse:
-        # One readable line in `detail` (what the page shows); the structured list stays.
-        errs = exc.errors()
-        lines = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', 'invalid')}" for e in errs]
-        return JSONResponse({"detail": "; ".join(lines), "errors": _finite(jsonable_encoder(errs))}, status_code=422)
-
-    @app.exception_handler(Exception)
-    async def unexpected(_req: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error", exc_info=exc)
-        return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+    add_error_handlers(app)
 
     @app.get("/api/search", response_model=SearchOut, responses=ERRORS, tags=["search"])
     async def search(
@@ -268,18 +217,6 @@ def _with_snippets(served: Served, resp: SearchResponse, query_terms: set[str]) 
     for row, snippet in zip(out["results"], snippets):
         row["snippet"] = snippet.to_dict()
     return out
-
-
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or Infinity (Starlette refuses to write them): a request body
-    holding one is echoed back in a validation error as a string instead of failing."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 def _reload_allowed(request: Request, token: str | None, given: str | None) -> bool:

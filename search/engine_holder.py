@@ -27,7 +27,8 @@ from typing import Any
 from search.engine import SearchEngine
 from search.errors import IndexCorrupt, IndexNotFound, PaperSearchError
 from search.layout import IndexLayout
-from search.snippets import Snippeter, StoredSpans
+from search.snippet_spans import StoredSpans
+from search.snippets import Snippeter
 
 WARM_UP_QUERY = "다중 턴 강화학습 warm-up"
 

@@ -12,6 +12,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
+
+from papersearch.api import create_app
+
 REPO = Path(__file__).resolve().parent.parent
 DIGESTS = REPO / "data" / "digests"
 RELOAD_TOKEN = "test-reload-token"
@@ -52,3 +57,27 @@ def serve_in_thread(app: Any) -> Iterator[str]:
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+# bm25_index, dense_index (tiny offline model) and tiny_model_dir: session fixtures of
+# tests/conftest.py, built once from data/digests. Tests that build into an index copy it.
+@pytest.fixture(scope="module")
+def bm25_root(bm25_index: Path) -> Path:
+    return bm25_index
+
+
+@pytest.fixture(scope="module")
+def dense_root(dense_index: Path) -> Path:
+    return dense_index
+
+
+@pytest.fixture(scope="module")
+def bm25(bm25_root: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(bm25_root, reload_token=RELOAD_TOKEN)) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def dense(dense_root: Path) -> Iterator[TestClient]:
+    with TestClient(create_app(dense_root)) as client:
+        yield client

@@ -3,6 +3,7 @@ incremental builds extend the stored morphemes exactly as a full build writes th
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,10 @@ from index.build import build_index
 from index.synthetic import add_papers
 from search.engine import SearchEngine
 from search.layout import BuildFiles, IndexLayout
-from search.snippets import Snippeter, StoredSpans, snippet_fields
+from search.records import Paper
+from search.snippet_spans import StoredSpans
+from search.snippets import Snippeter, cut, merge, snippet_fields
+from search.tokenizer import KiwiTokenizer
 
 QUERIES = (
     "다중 턴 강화학습",
@@ -116,3 +120,26 @@ def test_old_build_without_stored_morphemes_still_highlights(bm25_index: Path, t
     assert StoredSpans.open(engine.files) is None
     snip = Snippeter(engine.tokenizer, stored=None).for_paper(engine.papers[0], list(engine.query_terms(engine.papers[0].title)), row=0)
     assert snip.spans and np.all([e > s for s, e in snip.spans])
+
+
+def test_snippet_escapes_html_and_merges_adjacent_morphemes() -> None:
+    paper = Paper(id="x", title="t", url="u", summary="<script>alert(1)</script> 다중 턴 강화학습을 쓴다 & 끝")
+    snip = Snippeter(KiwiTokenizer()).for_paper(paper, {"강화", "학습", "다중", "턴"})
+    assert "<script>" not in snip.html and "&lt;script&gt;" in snip.html and "&amp;" in snip.html
+    assert re.findall(r"<mark>(.*?)</mark>", snip.html) == ["다중 턴 강화학습"]
+
+
+def test_snippet_window_moves_to_the_matches() -> None:
+    text = "서론 문장입니다. " * 40 + "마지막에 강화학습 이야기가 나온다."
+    spans = [(text.index("강화학습"), text.index("강화학습") + 4)]
+    snip = cut(text, spans, 120)
+    assert snip.text.startswith("…") and "강화학습" in snip.text and len(snip.text) <= 122
+    assert [snip.text[s:e] for s, e in snip.spans] == ["강화학습"]
+
+
+def test_snippet_prefers_the_field_covering_more_terms() -> None:
+    paper = Paper(id="y", title="t", url="u", summary="강화학습 연구", abstract="GUI 에이전트의 다중 턴 강화학습")
+    snip = Snippeter(KiwiTokenizer()).for_paper(paper, {"강화", "학습", "다중", "턴", "gui"})
+    assert snip.field == "abstract"
+    assert merge([(6, 8), (0, 2), (3, 5)], "ab cd ef") == [(0, 8)]
+    assert merge([(6, 8), (0, 2)], "ab cd ef") == [(0, 2), (6, 8)]

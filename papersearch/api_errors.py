@@ -1,0 +1,83 @@
+"""How the API answers errors: domain exceptions become status codes, request validation
+one readable line, anything else a 500 with the details left in the server log."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from papersearch.api_models import Error
+from search.errors import (
+    BuildLocked,
+    IndexCorrupt,
+    IndexIncompatible,
+    IndexNotFound,
+    InvalidQuery,
+    ModelMismatch,
+    ModelUnavailable,
+    PaperNotFound,
+    PaperSearchError,
+)
+
+log = logging.getLogger("papersearch.api")
+
+STATUS: list[tuple[type[PaperSearchError], int]] = [
+    (InvalidQuery, 422),
+    (PaperNotFound, 404),
+    (BuildLocked, 409),
+    (IndexNotFound, 503),
+    (IndexCorrupt, 503),
+    (IndexIncompatible, 503),
+    (ModelUnavailable, 503),
+    (ModelMismatch, 503),
+]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"model": Error, "description": "Bad input: empty or too long query, k/offset out of range, bad date, unknown mode."},
+    503: {"model": Error, "description": "No index is loaded (build one, then POST /api/reload)."},
+}
+
+
+def status_for(exc: PaperSearchError) -> int:
+    for cls, code in STATUS:
+        if isinstance(exc, cls):
+            return code
+    return 400
+
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """Domain errors, bad requests and anything unexpected, as JSON ``{"detail": ...}``."""
+
+    @app.exception_handler(PaperSearchError)
+    async def domain_error(_req: Request, exc: PaperSearchError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_req: Request, exc: RequestValidationError) -> JSONResponse:
+        # One readable line in `detail` (what the page shows); the structured list stays.
+        errs = exc.errors()
+        lines = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', 'invalid')}" for e in errs]
+        return JSONResponse({"detail": "; ".join(lines), "errors": _finite(jsonable_encoder(errs))}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_req: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or Infinity (Starlette refuses to write them): a request body
+    holding one is echoed back in a validation error as a string instead of failing."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
