@@ -24,7 +24,7 @@ from search.expansion import Expander
 from search.filters import Filters
 from search.fusion import DEFAULT_RRF_K, fuse
 from search.legs import LEG_POOL, LegPlan, attach_encoders, plan_legs
-from search.milvus_parts import MilvusLeg, PaperIds
+from search.milvus_parts import CollectionReads, MilvusLeg, PaperIds
 from search.milvus_store import (
     DEFAULT_ALIAS,
     MAX_QUERY_ROWS,
@@ -51,10 +51,6 @@ from search.records import FusedHit, Paper, ScoredId
 from search.results import SearchHit, SearchResponse
 from search.sorting import check_sort, sort_hits
 from search.tokenizer import KiwiTokenizer, TokenizerSettings
-
-# Exact sparse search: no small weights dropped from the query (the build drops none either).
-SPARSE_PARAMS = {"metric_type": "IP", "params": {"drop_ratio_search": 0.0}}
-
 
 class MilvusEngine:
     """The served collection of one alias, resolved once: a later build's swap does not
@@ -91,6 +87,7 @@ class MilvusEngine:
         self.tokenizer = KiwiTokenizer(TokenizerSettings.default())
         self.tokenizer.check_compatible(self.manifest["tokenizer"])
         self.column = {t: i for i, t in enumerate(lexicon["vocab"]) if t}
+        self.reads = CollectionReads(self.client, collection, self.column)
         self._df: list[int] = lexicon["df"]
         self.paper_count = int(self.manifest["papers"])
         self.expander = Expander(lexicon.get("glossary"), self.document_frequency, self.paper_count)
@@ -141,7 +138,7 @@ class MilvusEngine:
         return {t: 1.0 for t in self.tokenizer.tokenize(text)}  # as BM25Retriever.query_terms
 
     def paper(self, paper_id: str) -> Paper:
-        rows = self._get([paper_id.strip()], ["record"])
+        rows = self.reads.get([paper_id.strip()], ["record"])
         if not rows:
             raise PaperNotFound(f"no paper with id {paper_id!r} in the index")
         return Paper.from_dict(rows[0]["record"])
@@ -168,12 +165,12 @@ class MilvusEngine:
         dense = [leg for leg in plan.legs if leg != "bm25"]
         # Encode and search the dense legs side by side, as the local engine does.
         pending = {
-            name: LEG_POOL.submit(lambda leg: self._ann(leg, self._encode(leg, query), depth, expr), self.dense_legs[name])
+            name: LEG_POOL.submit(lambda leg: self.reads.ann(leg, self._encode(leg, query), depth, expr), self.dense_legs[name])
             for name in dense
         }
         rankings: dict[str, list[ScoredId]] = {}
         if "bm25" in plan.legs:
-            rankings["bm25"] = self._bm25(terms, depth, expr)
+            rankings["bm25"] = self.reads.bm25(terms, depth, expr)
         for name in dense:
             rankings[name] = pending[name].result()
         rankings = {leg: rankings[leg] for leg in plan.legs}  # fused in the plan's order
@@ -181,7 +178,7 @@ class MilvusEngine:
         total = self.paper_count if plan.legs == tuple(dense) and len(dense) == 1 and not filters else None
         fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=DEFAULT_WEIGHTS if weights is None else weights)
         if sort != "relevance":
-            fields = {r["id"]: r for r in self._get([f.id for f in fused], ["date", "upvotes"])}
+            fields = {r["id"]: r for r in self.reads.get([f.id for f in fused], ["date", "upvotes"])}
 
             def paper_of(f: FusedHit) -> SimpleNamespace:
                 row = fields.get(f.id, {})
@@ -203,7 +200,7 @@ class MilvusEngine:
         exclude = None
         if paper_id is not None:
             fields = ["record"] + [leg.field for leg in self.dense_legs.values()]
-            rows = self._get([paper_id.strip()], fields)
+            rows = self.reads.get([paper_id.strip()], fields)
             if not rows:
                 raise PaperNotFound(f"no paper with id {paper_id!r} in the index")
             stored = rows[0]
@@ -220,11 +217,11 @@ class MilvusEngine:
         own = self._own_terms(mlt_text) if "bm25" in plan.legs else {}
         for name in plan.legs:
             if name == "bm25":
-                rankings["bm25"] = [h for h in self._bm25(own, depth, "") if h.id != exclude]
+                rankings["bm25"] = [h for h in self.reads.bm25(own, depth, "") if h.id != exclude]
                 continue
             leg = self.dense_legs[name]
             vector = [float(x) for x in stored[leg.field]] if paper_id is not None else self._encode(leg, mlt_text)
-            rankings[name] = [h for h in self._ann(leg, vector, depth, "") if h.id != exclude][: depth - 1]
+            rankings[name] = [h for h in self.reads.ann(leg, vector, depth, "") if h.id != exclude][: depth - 1]
         fused = fuse(rankings, "rrf", rrf_k=DEFAULT_RRF_K, weights=SIMILAR_WEIGHTS if weights is None else weights)
         return self._respond(source, mode, plan, rankings, fused, k, 0, {}, None, match=own)
 
@@ -237,33 +234,6 @@ class MilvusEngine:
         assert leg.encoder is not None  # the plan holds ready legs only
         return [float(x) for x in leg.encoder.encode_query(text)]
 
-    def _bm25(self, terms: Mapping[str, float], depth: int, expr: str) -> list[ScoredId]:
-        # A query term's weight times each paper's stored BM25 weight, summed: the same
-        # arithmetic as search/bm25.py over the same matrix, so the same scores.
-        sparse = {self.column[t]: float(w) for t, w in terms.items() if w > 0 and t in self.column}
-        if not sparse:
-            return []
-        with milvus_errors("BM25 search"):
-            res = self.client.search(
-                self.collection, data=[sparse], anns_field="bm25", limit=min(depth, MAX_QUERY_ROWS),
-                filter=expr, output_fields=[], search_params=SPARSE_PARAMS,
-            )
-        return [ScoredId(str(h["id"]), float(h["distance"])) for h in res[0] if float(h["distance"]) > 0]
-
-    def _ann(self, leg: MilvusLeg, vector: list[float], depth: int, expr: str) -> list[ScoredId]:
-        with milvus_errors(f"{leg.name} search"):
-            res = self.client.search(
-                self.collection, data=[vector], anns_field=leg.field, limit=min(depth, MAX_QUERY_ROWS),
-                filter=expr, output_fields=[], search_params=leg.params,
-            )
-        return [ScoredId(str(h["id"]), float(h["distance"])) for h in res[0]]
-
-    def _get(self, ids: list[str], fields: list[str]) -> list[dict[str, Any]]:
-        if not ids:
-            return []
-        with milvus_errors("reading papers"):
-            return list(self.client.get(self.collection, ids=ids, output_fields=fields))
-
     def _respond(
         self, query: str, requested: str, plan: LegPlan, rankings: dict[str, list[ScoredId]], fused: list[FusedHit],
         k: int, offset: int, terms: Mapping[str, float], total: int | None, match: Mapping[str, float] | None = None,
@@ -272,7 +242,7 @@ class MilvusEngine:
         match = terms if match is None else match
         page = fused[offset : offset + k]
         with_bm25 = "bm25" in rankings and bool(match)
-        rows = {r["id"]: r for r in self._get([f.id for f in page], ["record", "bm25"] if with_bm25 else ["record"])}
+        rows = {r["id"]: r for r in self.reads.get([f.id for f in page], ["record", "bm25"] if with_bm25 else ["record"])}
         hits = [self._hit(offset + i + 1, f, rows[f.id], match if with_bm25 else {}) for i, f in enumerate(page) if f.id in rows]
         expansions = {t: w for t, w in terms.items() if w < 1.0}
         return SearchResponse(

@@ -1,4 +1,5 @@
-"""Small pieces of the Milvus query side: a dense leg's search settings, the id listing."""
+"""Small pieces of the Milvus query side: a dense leg's search settings, the served
+collection's reads (BM25, ANN, rows by id), the id listing."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from search.encoders import Encoder
-from search.milvus_store import leg_field
+from search.milvus_store import MAX_QUERY_ROWS, leg_field, milvus_errors
+from search.records import ScoredId
+
+# Exact sparse search: no small weights dropped from the query (the build drops none either).
+SPARSE_PARAMS = {"metric_type": "IP", "params": {"drop_ratio_search": 0.0}}
 
 
 class MilvusLeg:
@@ -42,3 +47,38 @@ class PaperIds(Sequence[str]):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._engine._all_ids())
+
+
+class CollectionReads:
+    """The three reads a query makes of the served collection. Milvus errors become
+    ``MilvusUnavailable`` (``milvus_errors``)."""
+
+    def __init__(self, client: Any, collection: str, column: Mapping[str, int]) -> None:
+        self.client, self.collection, self.column = client, collection, column
+
+    def bm25(self, terms: Mapping[str, float], depth: int, expr: str) -> list[ScoredId]:
+        # A query term's weight times each paper's stored BM25 weight, summed: the same
+        # arithmetic as search/bm25.py over the same matrix, so the same scores.
+        sparse = {self.column[t]: float(w) for t, w in terms.items() if w > 0 and t in self.column}
+        if not sparse:
+            return []
+        with milvus_errors("BM25 search"):
+            res = self.client.search(
+                self.collection, data=[sparse], anns_field="bm25", limit=min(depth, MAX_QUERY_ROWS),
+                filter=expr, output_fields=[], search_params=SPARSE_PARAMS,
+            )
+        return [ScoredId(str(h["id"]), float(h["distance"])) for h in res[0] if float(h["distance"]) > 0]
+
+    def ann(self, leg: MilvusLeg, vector: list[float], depth: int, expr: str) -> list[ScoredId]:
+        with milvus_errors(f"{leg.name} search"):
+            res = self.client.search(
+                self.collection, data=[vector], anns_field=leg.field, limit=min(depth, MAX_QUERY_ROWS),
+                filter=expr, output_fields=[], search_params=leg.params,
+            )
+        return [ScoredId(str(h["id"]), float(h["distance"])) for h in res[0]]
+
+    def get(self, ids: list[str], fields: list[str]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        with milvus_errors("reading papers"):
+            return list(self.client.get(self.collection, ids=ids, output_fields=fields))
