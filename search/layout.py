@@ -26,7 +26,7 @@ An index root holds every build and points at the served one with a symlink::
       builds/.staging-<id>/    a build being written (removed if it fails)
       cache/                   build caches reused across builds (only builds read them)
         parsed.jsonl           parsed digests per file, keyed by path and content hash
-        tokens/<settings>.npz  Kiwi tokens per text, one file per tokenizer settings
+        tokens/<settings>.npz  Kiwi tokens per title, one file per tokenizer settings
         embeddings/<model>/    per encoder: keys.json and the vectors-<nonce>.npy it names
 
 A directory cannot be renamed over a non-empty one atomically, but a symlink can be
