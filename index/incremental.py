@@ -17,6 +17,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from index.corpus import Corpus
 from index.storage import append_file, atomic_file, write_jsonl
 from search.errors import PaperSearchError
@@ -28,6 +30,13 @@ KEY_BYTES = 16
 def text_key(text: str) -> bytes:
     """The caches' key of a text (tokens, embeddings): 16 bytes of blake2b."""
     return hashlib.blake2b(text.encode("utf-8"), digest_size=KEY_BYTES).digest()
+
+
+def key_index(keys: np.ndarray) -> dict[bytes, int]:
+    """Row of each key in a (rows, key bytes) array: its raw bytes → row."""
+    raw = keys.tobytes()
+    width = keys.shape[1] if keys.ndim == 2 else 0
+    return {raw[i * width : (i + 1) * width]: i for i in range(keys.shape[0])}
 
 
 def record_hash(record: dict[str, Any]) -> str:

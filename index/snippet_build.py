@@ -23,7 +23,7 @@ import numpy as np
 
 from index.bm25_build import gather_segments
 from index.corpus import Corpus
-from index.incremental import KEY_BYTES, ServedBuild, text_key
+from index.incremental import KEY_BYTES, ServedBuild, key_index, text_key
 from index.progress import bar
 from index.storage import atomic_file, write_json
 from search.errors import PaperSearchError
@@ -84,16 +84,23 @@ def write_snippet_spans(
     old_row = {h: r for r, h in enumerate(served.hashes)} if old is not None and served is not None else {}
     src = np.fromiter((old_row.get(h, -1) for h in corpus.hashes), dtype=np.int64, count=len(corpus))
     old_keys = _served_keys(served) if old is not None and served is not None else None
-    keys = _text_keys(corpus, src, old_keys)
+    keys = np.zeros((len(corpus), KEY_BYTES), dtype=np.uint8)
+    kept = np.flatnonzero(src >= 0)
     if old_keys is not None:
+        keys[kept] = old_keys[src[kept]]
         # A changed record (another source listed, new upvotes) with the same texts keeps
         # its served row: only texts never analysed go to Kiwi.
-        by_key = {k: r for r, k in enumerate(_rows_bytes(old_keys))}
+        by_key = key_index(old_keys)
         for i in np.flatnonzero(src < 0).tolist():
+            keys[i] = np.frombuffer(fields_key(snippet_fields(corpus[i])), dtype=np.uint8)
             src[i] = by_key.get(keys[i].tobytes(), -1)
+    else:  # a served build from before keys were stored: its kept rows' keys, once
+        for i in kept.tolist():
+            keys[i] = np.frombuffer(fields_key(snippet_fields(corpus[i])), dtype=np.uint8)
     fresh = np.flatnonzero(src < 0)
     vocab = list(old.vocab) if old is not None else []
-    new = _analyse([corpus[i] for i in fresh.tolist()], tokenizer, vocab, progress)
+    new, fresh_keys = _analyse([corpus[i] for i in fresh.tolist()], tokenizer, vocab, progress)
+    keys[fresh] = fresh_keys
     if old is None or not len(fresh) < len(corpus):
         arrays = new
     elif np.array_equal(src[: len(corpus) - len(fresh)], np.arange(len(corpus) - len(fresh))) and np.all(
@@ -110,21 +117,9 @@ def write_snippet_spans(
     return meta, arrays
 
 
-def snippet_text_key(paper: Paper) -> bytes:
+def fields_key(fields: Sequence[tuple[str, str]]) -> bytes:
     """What a row's snippet morphemes depend on: its snippet fields, names and texts."""
-    return text_key("\x1e".join(f"{name}\x1f{text}" for name, text in snippet_fields(paper)))
-
-
-def _text_keys(corpus: Corpus, src: np.ndarray, served_keys: np.ndarray | None) -> np.ndarray:
-    """Each row's snippet text key: a row kept by its record hash has its served key;
-    the others are made (decoding only those records)."""
-    keys = np.zeros((len(corpus), KEY_BYTES), dtype=np.uint8)
-    kept = src >= 0 if served_keys is not None else np.zeros(len(corpus), dtype=bool)
-    if served_keys is not None:
-        keys[kept] = served_keys[src[kept]]
-    for i in np.flatnonzero(~kept).tolist():
-        keys[i] = np.frombuffer(snippet_text_key(corpus[i]), dtype=np.uint8)
-    return keys
+    return text_key("\x1e".join(f"{name}\x1f{text}" for name, text in fields))
 
 
 def _served_keys(served: ServedBuild) -> np.ndarray | None:
@@ -134,11 +129,6 @@ def _served_keys(served: ServedBuild) -> np.ndarray | None:
     except (OSError, ValueError):
         return None
     return keys if keys.shape == (len(served.hashes), KEY_BYTES) and keys.dtype == np.uint8 else None
-
-
-def _rows_bytes(keys: np.ndarray) -> list[bytes]:
-    raw = keys.tobytes()
-    return [raw[i * KEY_BYTES : (i + 1) * KEY_BYTES] for i in range(len(keys))]
 
 
 def _served(served: ServedBuild) -> SpanArrays | None:
@@ -155,16 +145,18 @@ def _served(served: ServedBuild) -> SpanArrays | None:
 
 def _analyse(
     papers: Sequence[Paper], tokenizer: KiwiTokenizer, vocab: list[str], progress: bool
-) -> SpanArrays:
-    """Kiwi over every snippet field of ``papers`` (one batch, on Kiwi's workers); new
-    terms are appended to ``vocab``."""
+) -> tuple[SpanArrays, np.ndarray]:
+    """Kiwi over every snippet field of ``papers`` (one batch, on Kiwi's workers), and
+    each paper's :func:`fields_key`; new terms are appended to ``vocab``."""
     per_paper = [0] * len(papers)
+    keys = np.zeros((len(papers), KEY_BYTES), dtype=np.uint8)
 
     def texts(pbar: Any) -> Iterator[str]:
         # Made as Kiwi pulls them: 100k papers' texts are never all held at once.
         for i, p in enumerate(papers):
             fields = snippet_fields(p)
             per_paper[i] = len(fields)
+            keys[i] = np.frombuffer(fields_key(fields), dtype=np.uint8)
             yield from (t for _n, t in fields)
             pbar.update(1)
 
@@ -182,11 +174,12 @@ def _analyse(
                 starts.append(tok.start)
                 lengths.append(min(tok.end - tok.start, MAX_LENGTH))
             counts.append(len(toks))
-    return SpanArrays(
+    arrays = SpanArrays(
         np.frombuffer(terms, dtype=np.int32).copy(), np.frombuffer(starts, dtype=np.int32).copy(),
         np.frombuffer(lengths, dtype=np.uint16).copy(), _offsets(np.frombuffer(counts, dtype=np.int64)),
         _offsets(per_paper), vocab,
     )
+    return arrays, keys
 
 
 def _offsets(counts: Sequence[int] | np.ndarray) -> np.ndarray:

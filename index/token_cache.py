@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from index.bm25_build import gather_segments
-from index.incremental import KEY_BYTES, text_key
+from index.incremental import KEY_BYTES, key_index, text_key
 from index.storage import atomic_file
 from search.layout import CacheFiles
 from search.records import PAPER_TEXTS_VERSION
@@ -58,12 +58,6 @@ def _unpack_strings(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
     raw = blob.tobytes()
     bounds = offsets.tolist()
     return [raw[a:b].decode("utf-8") for a, b in zip(bounds, bounds[1:])]
-
-
-def _key_index(keys: np.ndarray) -> dict[bytes, int]:
-    raw = keys.tobytes()
-    width = keys.shape[1] if keys.ndim == 2 else 0
-    return {raw[i * width : (i + 1) * width]: i for i in range(keys.shape[0])}
 
 
 class TokenCache:
@@ -124,7 +118,7 @@ class TokenCache:
     def row_of(self) -> dict[bytes, int]:
         """Text key → row. Built on first use: a daily build looks up only new texts."""
         if self._row_of is None:
-            self._row_of = _key_index(self._keys)
+            self._row_of = key_index(self._keys)
         return self._row_of
 
     @property
@@ -165,7 +159,7 @@ class TokenCache:
         """The title row of each paper given by content hash. ``titles_of`` is asked only
         for papers this cache has not seen; their titles go through :meth:`rows`."""
         if self._paper_of is None:
-            self._paper_of = _key_index(self._paper_keys)
+            self._paper_of = key_index(self._paper_keys)
         keys = [bytes.fromhex(h) for h in hashes]
         known = np.fromiter((self._paper_of.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
         missing = np.flatnonzero(known < 0)

@@ -183,15 +183,8 @@ class SearchEngine:
         check_page(k, 0)
         if (paper_id is None) == (text is None):
             raise InvalidQuery("give either a paper id or a text")
-        exclude: str | None = None
-        if paper_id is not None:
-            paper = self.paper(paper_id)
-            source, exclude, mlt_text = paper.id, paper.id, more_like_this_text(paper)
-            ready = list(self.dense_legs)  # stored vectors need no model
-        else:
-            source = check_text(text or "", "text", MAX_TEXT_CHARS)
-            mlt_text = source[:MLT_CHARS]
-            ready = self.ready_legs
+        paper = self.paper(paper_id) if paper_id is not None else None
+        source, exclude, mlt_text, ready = similar_source(paper, text, list(self.dense_legs), self.ready_legs)
         plan = self._plan(mode, ready=ready)
         depth = max(CANDIDATES, k) + 1
         rankings: dict[str, list[ScoredId]] = {}
@@ -242,6 +235,19 @@ class SearchEngine:
             query, plan.mode, requested, hits, len(fused) if total is None else total, offset,
             plan.notice, plan.code, expansions, plan.legs, dict(terms),
         )
+
+
+def similar_source(
+    paper: Paper | None, text: str | None, dense_legs: list[str], ready_legs: list[str]
+) -> tuple[str, str | None, str, list[str]]:
+    """What a similar-papers query starts from: (source shown as the query, paper id left
+    out of the answer, text BM25 reads, dense legs that can answer). A stored paper's
+    stored vectors need no model, so every dense leg can; a text needs the loaded ones.
+    Shared by the local and the Milvus engines."""
+    if paper is not None:
+        return paper.id, paper.id, more_like_this_text(paper), dense_legs
+    source = check_text(text or "", "text", MAX_TEXT_CHARS)
+    return source, None, source[:MLT_CHARS], list(ready_legs)
 
 
 def more_like_this_text(paper: Paper) -> str:

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from search.encoders import Encoder
-from search.engine import SearchEngine, more_like_this_text
+from search.engine import SearchEngine, similar_source
 from search.errors import InvalidQuery, PaperNotFound
 from search.expansion import Expander
 from search.filters import Filters
@@ -39,8 +39,6 @@ from search.query_limits import (
     CANDIDATES,
     DEFAULT_WEIGHTS,
     MAX_QUERY_CHARS,
-    MAX_TEXT_CHARS,
-    MLT_CHARS,
     SIMILAR_MODE,
     SIMILAR_WEIGHTS,
     check_fusion,
@@ -197,7 +195,7 @@ class MilvusEngine:
         if (paper_id is None) == (text is None):
             raise InvalidQuery("give either a paper id or a text")
         stored: dict[str, Any] = {}
-        exclude = None
+        paper = None
         if paper_id is not None:
             fields = ["record"] + [leg.field for leg in self.dense_legs.values()]
             rows = self.reads.get([paper_id.strip()], fields)
@@ -205,12 +203,7 @@ class MilvusEngine:
                 raise PaperNotFound(f"no paper with id {paper_id!r} in the index")
             stored = rows[0]
             paper = Paper.from_dict(stored["record"])
-            source, exclude, mlt_text = paper.id, paper.id, more_like_this_text(paper)
-            ready = list(self.dense_legs)  # stored vectors need no model
-        else:
-            source = check_text(text or "", "text", MAX_TEXT_CHARS)
-            mlt_text = source[:MLT_CHARS]
-            ready = self.ready_legs
+        source, exclude, mlt_text, ready = similar_source(paper, text, list(self.dense_legs), self.ready_legs)
         plan = self._plan(mode, ready)
         depth = max(CANDIDATES, k) + 1  # one more: the paper itself is left out
         rankings: dict[str, list[ScoredId]] = {}

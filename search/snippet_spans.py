@@ -42,13 +42,11 @@ class StoredSpans:
         """For each papers.jsonl row, per field, its morphemes whose term is in ``wanted``;
         None for a row whose stored fields do not line up with the record's. All rows at
         once: one answer's ten hits cost a dozen array operations, not ten times that."""
-        out: list[list[Matches] | None] = [None if n is None else [[] for _ in range(n)] for n in n_fields]
-        mask = self._mask(wanted)
         r = np.asarray(rows, dtype=np.int64)
         f0, f1 = self.paper_fields[r], self.paper_fields[r + 1]
-        aligned = (f1 - f0) == np.asarray([-1 if n is None else n for n in n_fields])
-        for i in np.flatnonzero(~aligned).tolist():
-            out[i] = None
+        aligned = (f1 - f0) == np.asarray(n_fields, dtype=np.int64)
+        out: list[list[Matches] | None] = [[[] for _ in range(n)] if ok else None for n, ok in zip(n_fields, aligned.tolist())]
+        mask = self._mask(wanted)
         if mask is None or not r.size:
             return out
         t0, t1 = self.field_offsets[f0], self.field_offsets[f1]
