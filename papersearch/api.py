@@ -12,9 +12,10 @@ this edge (``papersearch/api_errors.py``):
     no/corrupt/incompatible index, model   503
 
 Endpoints are plain ``def``: FastAPI runs them on its thread pool, so a slow query (or a
-reload loading a model) never blocks the event loop. ``/api/search`` is the exception: it
-answers a BM25-only query on the event loop (a few milliseconds of GIL-bound Python, which
-a thread hand-off would only lengthen) and sends queries with a dense leg to the pool.
+reload loading a model) never blocks the event loop. ``/api/search`` is the exception
+(``papersearch/api_search.py``): the app answers a well-formed search itself, without
+FastAPI's per-request work, and runs a BM25-only query on the event loop (a few
+milliseconds of GIL-bound Python, which a thread hand-off would only lengthen).
 """
 
 from __future__ import annotations
@@ -22,31 +23,24 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import ipaddress
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 from fastapi import FastAPI, Header, HTTPException, Path as PathParam, Query, Request, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from papersearch.api_errors import ERRORS, add_error_handlers
-from papersearch.api_models import Error, HealthOut, Mode, PaperOut, ReloadOut, SearchOut, SimilarIn, Sort
+from papersearch.api_models import Error, HealthOut, Mode, PaperOut, ReloadOut, SearchOut, SimilarIn
 from papersearch.api_pages import add_pages
-from search.engine_holder import EngineHolder, Served
-from search.filters import Filters, parse_date
-from search.query_limits import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS, SIMILAR_MODE
-from search.results import SearchResponse
+from papersearch.api_search import BUILD_HEADER, SEARCH_PATH, SearchAPI, SearchQuery, answer_async, with_snippets
+from search.engine_holder import EngineHolder
+from search.query_limits import MAX_K, SIMILAR_MODE
 from search.similar_many import similar_to_many
 
 WEB_DIR = Path(__file__).parent / "web"
-BUILD_HEADER = "X-Index-Build"  # which build answered: lets clients (and tests) see a reload
-MAX_UPVOTES = 1_000_000_000
-# The date filters' format, stated in the OpenAPI schema (parse_date checks the calendar).
-DATE: dict[str, Any] = {"format": "date"}
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
 
 def create_app(
@@ -61,7 +55,7 @@ def create_app(
             await run_in_threadpool(holder.load_if_present)
         yield
 
-    app = FastAPI(
+    app = SearchAPI(
         docs_url=None,  # /docs and /redoc are served by papersearch/api_pages.py from local assets
         redoc_url=None,
         title="papersearch",
@@ -73,40 +67,12 @@ def create_app(
 
     add_error_handlers(app)
 
-    @app.get("/api/search", response_model=SearchOut, responses=ERRORS, tags=["search"])
-    async def search(
-        q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Query: Korean, English or mixed.")],
-        k: Annotated[int, Query(ge=1, le=MAX_K, description="Results per page.")] = 10,
-        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Results to skip (paging).")] = 0,
-        mode: Annotated[Mode, Query(description="hybrid (BM25 + every dense leg, fused), bm25, dense (every dense leg), or one leg by name (e5, use).")] = "hybrid",
-        date_from: Annotated[str | None, Query(description="Only papers from this date on (YYYY-MM-DD).", json_schema_extra=DATE)] = None,
-        date_to: Annotated[str | None, Query(description="Only papers up to this date (YYYY-MM-DD).", json_schema_extra=DATE)] = None,
-        min_upvotes: Annotated[int | None, Query(ge=0, le=MAX_UPVOTES)] = None,
-        sort: Annotated[Sort, Query(description="relevance, newest or upvotes (most first) among the matches.")] = "relevance",
-    ) -> Response:
+    @app.get(SEARCH_PATH, response_model=SearchOut, responses=ERRORS, tags=["search"])
+    async def search(params: Annotated[SearchQuery, Query()]) -> Response:
         """Search; the CLI's `search --json` output plus a highlighted snippet per hit."""
         served = holder.current()
-        filters = Filters(parse_date(date_from), parse_date(date_to), min_upvotes)
-
-        def answer() -> Response:
-            t0 = time.perf_counter()
-            resp = served.engine.search(q, k=k, mode=mode, offset=offset, filters=filters, sort=sort)
-            t1 = time.perf_counter()
-            body = _with_snippets(served, resp, set(resp.terms))  # the engine's own analysis of q
-            t2 = time.perf_counter()
-            # Written here, not re-validated against SearchOut by FastAPI (~0.3 ms a search):
-            # the body is ``to_dict()``'s, whose shape tests/test_api_schema.py checks.
-            content = orjson.dumps(body)
-            # Where the time went, for browsers' developer tools and bench/http_bench.py.
-            timing = f"engine;dur={(t1 - t0) * 1e3:.3f}, snippets;dur={(t2 - t1) * 1e3:.3f}, json;dur={(time.perf_counter() - t2) * 1e3:.3f}"
-            return Response(content, media_type="application/json", headers={BUILD_HEADER: served.engine.build_id, "Server-Timing": timing})
-
-        # BM25 alone is a few milliseconds of Python holding the GIL: a thread would only add
-        # its hand-off (~0.4 ms). A query that runs an encoder's forward pass (which releases
-        # the GIL) goes to the thread pool so the event loop keeps serving meanwhile.
-        if served.engine.encodes_query(mode):
-            return await run_in_threadpool(answer)
-        return answer()
+        content, headers = await answer_async(served, params, params.filters())
+        return Response(content, media_type="application/json", headers=headers)
 
     @app.get("/api/papers/{paper_id}", response_model=PaperOut, responses={404: {"model": Error}, **ERRORS}, tags=["papers"])
     def paper(response: Response, paper_id: Annotated[str, PathParam(description="arXiv id, e.g. 2509.02544")]) -> dict[str, Any]:
@@ -126,7 +92,7 @@ def create_app(
         served = holder.current()
         resp = served.engine.similar(paper_id=paper_id, k=k, mode=mode)
         response.headers[BUILD_HEADER] = served.engine.build_id
-        return _with_snippets(served, resp, set())
+        return with_snippets(served, resp, set())
 
     @app.post(
         "/api/similar",
@@ -146,7 +112,7 @@ def create_app(
         else:
             resp = served.engine.similar(text=body.text, k=body.k, mode=body.mode)
         response.headers[BUILD_HEADER] = served.engine.build_id
-        return _with_snippets(served, resp, set())
+        return with_snippets(served, resp, set())
 
     @app.get("/api/health", response_model=HealthOut, responses={503: ERRORS[503]}, tags=["service"])
     def health() -> dict[str, Any]:
@@ -203,20 +169,6 @@ def create_app(
     add_pages(app, holder, WEB_DIR)
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
     return app
-
-
-def _with_snippets(served: Served, resp: SearchResponse, query_terms: set[str]) -> dict[str, Any]:
-    out = resp.to_dict()
-    out.setdefault("expansions", None)  # the API's schema always has the key
-    # BM25's matched terms, plus the query's own terms for hits only dense found.
-    snippets = served.snippets.for_papers(
-        [hit.paper for hit in resp.results],
-        [query_terms.union(hit.matched) for hit in resp.results],
-        [served.engine.row_of.get(hit.paper.id) for hit in resp.results],
-    )
-    for row, snippet in zip(out["results"], snippets):
-        row["snippet"] = snippet.to_dict()
-    return out
 
 
 def _reload_allowed(request: Request, token: str | None, given: str | None) -> bool:
