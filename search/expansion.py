@@ -38,6 +38,7 @@ _HANGUL = re.compile(r"[가-힣]")
 MAX_TAIL = 3  # characters of particle/ending a compound may carry ("손실만으로")
 MIN_VOWEL_MATCH = 0.4
 DOMINANCE = 3  # a gloss seen under a third as often as the phrase's usual one is dropped
+MEMO_SIZE = 50_000  # query words whose transliterations are kept (a few MB at most)
 
 
 class Expander:
@@ -66,6 +67,8 @@ class Expander:
         self.en_by_key: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for stem, (key, word) in tr.get("en", {}).items():
             self.en_by_key[key].append((stem, word))
+        self._hangul_memo: dict[str, tuple[str, ...]] = {}
+        self._latin_memo: dict[str, tuple[str, ...]] = {}
 
     def expand(self, query: str, own: Mapping[str, float]) -> dict[str, float]:
         """The own terms (unchanged) plus expansion terms weighted below 1."""
@@ -147,25 +150,55 @@ class Expander:
         """(corpus word, query term it transliterates) pairs, both scripts."""
         found: list[tuple[str, str]] = []
         for term in order:
-            key = hangul_key(term) if looks_loanword(term) else ""
-            if len(key) >= MIN_KEY:
-                cands = [(stem, latin_vowels(word)) for stem, word in self.en_by_key.get(key, ())]
-                found.extend((t, term) for t in _closest(hangul_vowels(term), cands))
-                if not self.df(term):
-                    # A loanword spelt otherwise than in the corpus (트렌스포머 / 트랜스포머).
-                    cands = [(t, hangul_vowels(t)) for t in self.ko_by_key.get(key, ())]
-                    found.extend((t, term) for t in _closest(hangul_vowels(term), cands))
+            found.extend((t, term) for t in self._from_hangul(term))
         stems = [t for t in order if not _HANGUL.search(t)]
         words = _LATIN_RUN.findall(query)
         # Korean does not inflect loanwords: "agents" is spelt 에이전트.
         words += [w[:-1] for w in words if len(w) > 3 and w.endswith("s") and not w.endswith("ss")]
         for word in words:
-            key = latin_key(word)
-            if len(key) >= MIN_KEY:
-                cands = [(t, hangul_vowels(t)) for t in self.ko_by_key.get(key, ())]
+            targets = self._from_latin(word)
+            if targets:
                 src = next((s for s in stems if word.lower().startswith(s)), "")
-                found.extend((t, src) for t in _closest(latin_vowels(word), cands))
+                found.extend((t, src) for t in targets)
         return found
+
+    # A word's transliterations depend on the word and the index alone, and queries share
+    # their words: each is worked out once per loaded index (difflib is most of the cost).
+
+    def _from_hangul(self, term: str) -> tuple[str, ...]:
+        """Corpus words a Hangul query term transliterates: English stems, and the
+        corpus's own spelling of a loanword it spells otherwise (트렌스포머 / 트랜스포머)."""
+        memo = self._hangul_memo.get(term)
+        if memo is not None:
+            return memo
+        key = hangul_key(term) if looks_loanword(term) else ""
+        out: list[str] = []
+        if len(key) >= MIN_KEY:
+            cands = [(stem, latin_vowels(word)) for stem, word in self.en_by_key.get(key, ())]
+            out += _closest(hangul_vowels(term), cands)
+            if not self.df(term):
+                cands = [(t, hangul_vowels(t)) for t in self.ko_by_key.get(key, ())]
+                out += _closest(hangul_vowels(term), cands)
+        return self._remember(self._hangul_memo, term, tuple(out))
+
+    def _from_latin(self, word: str) -> tuple[str, ...]:
+        """The corpus's loanwords that spell a Latin query word in Hangul."""
+        memo = self._latin_memo.get(word)
+        if memo is not None:
+            return memo
+        key = latin_key(word)
+        out: list[str] = []
+        if len(key) >= MIN_KEY:
+            cands = [(t, hangul_vowels(t)) for t in self.ko_by_key.get(key, ())]
+            out = _closest(latin_vowels(word), cands)
+        return self._remember(self._latin_memo, word, tuple(out))
+
+    @staticmethod
+    def _remember(memo: dict[str, tuple[str, ...]], word: str, value: tuple[str, ...]) -> tuple[str, ...]:
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()  # bounded against hostile queries; real query words refill it fast
+        memo[word] = value
+        return value
 
 
 def dominant_pairs(rows: Iterable[Mapping[str, Any]]) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
