@@ -6,14 +6,13 @@ and throughput at a fixed concurrency, plus each worker's resident memory.
 
 Without ``--url`` it starts ``papersearch serve --workers N`` (uvicorn, real sockets) on a
 free port and stops it at the end. Clients use keep-alive connections over plain
-sockets, one per thread, timing each request from send to last byte (see ``Client``). Every
+sockets, one per thread, timing each request from send to last byte (``bench/http_client.py``). Every
 answer must be a 200 with results, or the run fails. Prints numbers; asserts no speed.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import socket
@@ -24,77 +23,22 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from bench.http_client import Client
 from bench.measure import percentile
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-class Client:
-    """One keep-alive connection over a plain socket. The time of a request runs from
-    sending it to its last byte; parsing the answer's JSON comes after the clock stops,
-    so a slow client does not show up as a slow server (``http.client`` alone cost
-    ~0.3 ms a request here: its header parsing, then ``json.loads`` of ~15 KB). The
-    server's own account of each answer (``Server-Timing``) is kept in ``timings``."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.sock = socket.create_connection((host, port), timeout=60)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.timings: list[dict[str, float]] = []
-        self.last_ms = 0.0
-
-    def get(self, path: str) -> dict:
-        request = f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode()
-        t = time.perf_counter()
-        self.sock.sendall(request)
-        buf = b""
-        while b"\r\n\r\n" not in buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise RuntimeError(f"{path}: connection closed")
-            buf += chunk
-        head, _, body = buf.partition(b"\r\n\r\n")
-        lines = head.decode("latin-1").split("\r\n")
-        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
-        length = int(headers.get("content-length", "-1"))
-        if length < 0:
-            raise RuntimeError(f"{path}: no content-length (chunked answers are not read here)")
-        while len(body) < length:
-            chunk = self.sock.recv(max(65536, length - len(body)))
-            if not chunk:
-                raise RuntimeError(f"{path}: connection closed mid-body")
-            body += chunk
-        self.last_ms = (time.perf_counter() - t) * 1000
-        status = int(lines[0].split()[1])
-        if status != 200:
-            raise RuntimeError(f"{path}: HTTP {status}: {body[:300]!r}")
-        if "server-timing" in headers:
-            self.timings.append(parse_server_timing(headers["server-timing"]))
-        return json.loads(body)
-
-
-def parse_server_timing(header: str) -> dict[str, float]:
-    """``engine;dur=1.2, snippets;dur=0.4`` → {"engine": 1.2, "snippets": 0.4}."""
-    out = {}
-    for part in header.split(","):
-        name, _, params = part.strip().partition(";")
-        for p in params.split(";"):
-            if p.strip().startswith("dur="):
-                out[name] = float(p.strip()[4:])
-    return out
 
 
 def search_path(q: str, mode: str, k: int) -> str:
     return "/api/search?" + urllib.parse.urlencode({"q": q, "mode": mode, "k": k})
 
 
-def sequential(client: Client, paths: list[str], key: str | None = "results") -> list[float]:
+def sequential(client: Client, paths: list[str]) -> list[float]:
+    """Latencies in ms; the answers wait in ``client`` for :meth:`Client.check`."""
     out = []
     for p in paths:
-        body = client.get(p)
+        client.get(p)
         out.append(client.last_ms)
-        if key is not None and key not in body:
-            raise RuntimeError(f"{p}: no {key} key")
     return out
 
 
@@ -119,9 +63,10 @@ def concurrent(
     lat: list[list[float]] = [[] for _ in range(concurrency)]
     errors: list[BaseException] = []
     start = threading.Barrier(concurrency + 1)
+    clients = [Client(host, port) for _ in range(concurrency)]
 
     def worker(i: int) -> None:
-        c = Client(host, port)
+        c = clients[i]
         if split:
             order = paths[i * len(paths) // concurrency : (i + 1) * len(paths) // concurrency]
         else:
@@ -145,6 +90,8 @@ def concurrent(
     wall = time.perf_counter() - t
     if errors:
         raise RuntimeError(f"{len(errors)} client threads failed: {errors[0]}")
+    for c in clients:
+        c.check()
     n = sum(len(x) for x in lat)
     return n / wall, [v for x in lat for v in x], n
 
@@ -197,7 +144,7 @@ def wait_ready(host: str, port: int, timeout: float = 600) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return Client(host, port).get("/api/health")
+            return Client(host, port).get_json("/api/health")
         except (OSError, RuntimeError, ValueError):
             if time.monotonic() > deadline:
                 raise
@@ -235,9 +182,11 @@ def main(argv: list[str] | None = None) -> None:
         warm, seq_q, conc_q = queries[: args.queries], queries[args.queries : 2 * args.queries], queries[2 * args.queries :]
         concurrent(host, port, [search_path(q, args.mode, args.k) for q in warm], max(2, args.workers), 1)
         load_before = os.getloadavg()
-        floor = sequential(Client(host, port), ["/api/health"] * args.queries, key=None)
-        seq_client = Client(host, port)
+        floor_client, seq_client = Client(host, port), Client(host, port)
+        floor = sequential(floor_client, ["/api/health"] * args.queries)
         seq = sequential(seq_client, [search_path(q, args.mode, args.k) for q in seq_q])
+        floor_client.check(key=None)
+        timings = seq_client.check()
         rps, lat, n = concurrent(host, port, [search_path(q, args.mode, args.k) for q in conc_q], args.concurrency, 1, split=True)
         load_after = os.getloadavg()
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
@@ -245,9 +194,9 @@ def main(argv: list[str] | None = None) -> None:
               f"{len(seq_q)} queries sequential, {len(conc_q)} concurrent, {len(warm)} warm-up, all distinct; server workers: {args.workers if proc else '?'}")
         print(f"/api/health    p50 {percentile(floor, 50):.2f} ms  p99 {percentile(floor, 99):.2f} ms  (this client and server's floor)")
         print(f"sequential     p50 {percentile(seq, 50):.2f} ms  p99 {percentile(seq, 99):.2f} ms  ({len(seq)} requests, {1000 / (sum(seq) / len(seq)):.0f} req/s)")
-        if seq_client.timings:
-            parts = {name: [t.get(name, 0.0) for t in seq_client.timings] for name in seq_client.timings[0]}
-            inside = [sum(t.values()) for t in seq_client.timings]
+        if timings:
+            parts = {name: [t.get(name, 0.0) for t in timings] for name in timings[0]}
+            inside = [sum(t.values()) for t in timings]
             print("  inside the endpoint (Server-Timing), p50: "
                   + ", ".join(f"{name} {percentile(v, 50):.2f}" for name, v in parts.items())
                   + f"; all {percentile(inside, 50):.2f} ms; the rest is framework, server, network and this client")
