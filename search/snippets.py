@@ -123,7 +123,7 @@ def raw_fields(paper: Paper) -> list[tuple[str, str]]:
     if paper.key_points:
         out.append(("key_points", " · ".join(paper.key_points)))
     out += [(f"section:{k}", v) for k, v in paper.sections.items()]
-    return [(n, t) for n, t in out if t and t.strip()]
+    return [(n, t) for n, t in out if t and not t.isspace()]  # isspace: no copy, as strip() made
 
 
 def _flatten(text: str) -> str:
