@@ -24,7 +24,7 @@ import urllib.parse
 from pathlib import Path
 
 from bench.http_client import Client
-from bench.measure import percentile
+from bench.measure import machine_probe, percentile
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -181,15 +181,16 @@ def main(argv: list[str] | None = None) -> None:
         queries = _distinct_queries(2 * args.queries + n_conc)
         warm, seq_q, conc_q = queries[: args.queries], queries[args.queries : 2 * args.queries], queries[2 * args.queries :]
         concurrent(host, port, [search_path(q, args.mode, args.k) for q in warm], max(2, args.workers), 1)
-        load_before = os.getloadavg()
+        load_before, probe_before = os.getloadavg(), machine_probe()
         floor_client, seq_client = Client(host, port), Client(host, port)
         floor = sequential(floor_client, ["/api/health"] * args.queries)
         seq = sequential(seq_client, [search_path(q, args.mode, args.k) for q in seq_q])
         floor_client.check(key=None)
         timings = seq_client.check()
         rps, lat, n = concurrent(host, port, [search_path(q, args.mode, args.k) for q in conc_q], args.concurrency, 1, split=True)
-        load_after = os.getloadavg()
-        print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}")
+        load_after, probe_after = os.getloadavg(), machine_probe()
+        print(f"machine: {platform.machine()}, {os.cpu_count()} cores; load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; "
+              f"speed probe (bench.measure.machine_probe, fixed work, lower is faster) {probe_before:.2f} ms before, {probe_after:.2f} after")
         print(f"index: {health.get('papers')} papers, build {health.get('build_id')}; mode {args.mode}; k={args.k}; "
               f"{len(seq_q)} queries sequential, {len(conc_q)} concurrent, {len(warm)} warm-up, all distinct; server workers: {args.workers if proc else '?'}")
         print(f"/api/health    p50 {percentile(floor, 50):.2f} ms  p99 {percentile(floor, 99):.2f} ms  (this client and server's floor)")

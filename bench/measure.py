@@ -23,6 +23,26 @@ def timed_queries(fn: Callable[[str], Any], queries: Sequence[str], warmup: int 
     return out
 
 
+def machine_probe(rounds: int = 5) -> float:
+    """Milliseconds for a fixed piece of work shaped like a search's (interpreted Python and
+    a cache-missing NumPy scatter-add over 100k floats), best of ``rounds``. Printed beside
+    results: this shared machine's speed drifts by up to 2x within seconds (the probe
+    itself ran 3.1-5.8 ms in one minute), so runs compare only with their probes."""
+    rng = np.random.default_rng(0)
+    rows = rng.integers(0, 100_000, 40_000)
+    vals = rng.random(40_000, dtype=np.float32)
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.perf_counter()
+        scores = np.zeros(100_000, dtype=np.float32)
+        np.add.at(scores, rows, vals)
+        counts: dict[int, int] = {}
+        for i in range(20_000):
+            counts[i % 977] = counts.get(i % 977, 0) + i
+        best = min(best, time.perf_counter() - t)
+    return best * 1000
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), p)) if values else float("nan")
 
