@@ -84,19 +84,36 @@ class BM25Retriever:
         if not postings:
             return [], 0
         top = top_rows(scores, k, min_score=0.0)
-        # One vectorised membership test per term over all top rows (a per-hit, per-term
-        # binary search was most of a query's time at 100 candidates).
-        # In the postings' own dtype: searchsorted would otherwise cast each whole posting
-        # list up to the rows' int64 (~0.1 ms a query at 100k papers).
-        top_rows_as_postings = top.astype(self._indices.dtype)
-        hits_by_term = [(t, _contains(rows, top_rows_as_postings).tolist()) for t, rows in postings.items()]
+        matched = self._matched_terms(postings, top)
         top_scores = scores[top].tolist()
-        out: list[ScoredId] = []
         ids = self.ids
-        for i, row in enumerate(top.tolist()):
-            matched_terms = tuple(t for t, found in hits_by_term if found[i])
-            out.append(BM25Hit(ids[row], top_scores[i], matched_terms))
+        out: list[ScoredId] = [BM25Hit(ids[row], top_scores[i], matched[i]) for i, row in enumerate(top.tolist())]
         return out, int(np.count_nonzero(scores > 0))
+
+    def _matched_terms(self, postings: dict[str, np.ndarray], top: np.ndarray) -> list[tuple[str, ...]]:
+        """For each top row, the query terms whose postings hold it, in query order."""
+        # One vectorised membership test per term over all top rows (a per-hit, per-term
+        # binary search was most of a query's time at 100 candidates), in the postings'
+        # own dtype: searchsorted would otherwise cast each whole posting list up to the
+        # rows' int64 (~0.1 ms a query at 100k papers).
+        rows = top.astype(self._indices.dtype)
+        found = [_contains(term_rows, rows) for term_rows in postings.values()]
+        terms = list(postings)
+        if len(terms) > 62:  # more terms than an int64 has bits: hit by hit
+            return [tuple(t for t, f in zip(terms, hit) if f) for hit in zip(*(f.tolist() for f in found))]
+        # Hits share few patterns of matched terms (a fused query's 100 candidates mostly
+        # match all its words): one bit per term, each pattern's tuple built once.
+        codes = np.zeros(rows.size, dtype=np.int64)
+        for bit, f in enumerate(found):
+            codes |= f.astype(np.int64) << bit
+        tuples: dict[int, tuple[str, ...]] = {}
+        out = []
+        for code in codes.tolist():
+            t = tuples.get(code)
+            if t is None:
+                t = tuples[code] = tuple(term for bit, term in enumerate(terms) if code >> bit & 1)
+            out.append(t)
+        return out
 
 
 def _contains(sorted_rows: np.ndarray, rows: np.ndarray) -> np.ndarray:
