@@ -34,3 +34,13 @@ def test_http_bench_runs_against_a_real_server(bm25_index: Path) -> None:
     assert "sequential     p50" in out and "concurrency 4" in out and "(24 requests)" in out
     assert "/api/health    p50" in out
     assert out.count("worker ") == 2 and "PSS" in out  # one memory line per worker process
+
+
+def test_http_ab_pairs_two_checkouts(bm25_index: Path) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "bench.http_ab", "--a", str(REPO), "--b", str(REPO), "--index", str(bm25_index), "--queries", "8"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout
+    assert out.count("inside the endpoint p50") == 2 and "B - A, paired by query" in out and "(8 queries" in out
