@@ -38,7 +38,7 @@ _HANGUL = re.compile(r"[가-힣]")
 MAX_TAIL = 3  # characters of particle/ending a compound may carry ("손실만으로")
 MIN_VOWEL_MATCH = 0.4
 DOMINANCE = 3  # a gloss seen under a third as often as the phrase's usual one is dropped
-MEMO_SIZE = 50_000  # query words whose transliterations are kept (a few MB at most)
+MEMO_SIZE = 20_000  # query words whose transliterations are kept: ~1 MB, at most ~10 MB of 500-character words
 
 
 class Expander:
