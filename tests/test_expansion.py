@@ -55,6 +55,21 @@ def test_transliteration_both_ways_and_spelling_variants() -> None:
     assert "트랜스포머" in out and "transform" in out
 
 
+def test_transliteration_memo_gives_the_same_answers_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import search.expansion as expansion
+
+    glossary = {"translit": {"ko": {"에이전트": "VSNT"}, "en": {"agent": ["VSNT", "agent"]}}}
+    ex = make({"에이전트": 10, "agent": 10}, glossary)
+    first = ex.expand("에이전트 agents", {"에이전트": 1.0, "agent": 1.0})
+    assert ex.expand("에이전트 agents", {"에이전트": 1.0, "agent": 1.0}) == first  # from the memo
+    monkeypatch.setattr(expansion, "MEMO_SIZE", 5)
+    for i in range(40):  # a stream of distinct (hostile) words, Latin and Hangul
+        latin, hangul = "zq" + chr(97 + i % 26) + chr(97 + i // 26), "단어" + chr(0xAC00 + i)
+        ex.expand(f"{latin} {hangul}", {latin: 1.0, hangul: 1.0})
+    assert len(ex._latin_memo) <= 5 and len(ex._hangul_memo) <= 5
+    assert ex.expand("에이전트 agents", {"에이전트": 1.0, "agent": 1.0}) == first
+
+
 def test_compound_split_only_where_kiwi_failed() -> None:
     ex = make({"캡션": 2, "손실": 8, "공정": 3, "성과": 6})
     out = ex.expand("캡션손실만으로", {"션": 1.0, "손실": 1.0})
