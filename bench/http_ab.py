@@ -14,22 +14,12 @@ than ``http_bench``'s: the two servers evict each other's caches. Prints numbers
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 
-from bench.http_bench import _distinct_queries, _free_port, search_path, wait_ready
+from bench.http_bench import distinct_queries, free_port, search_path, start_server, wait_ready
 from bench.http_client import Client
-
-
-def start(tree: Path, index: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "papersearch", "serve", "--index", str(index), "--port", str(port), "--workers", str(workers),
-         "--no-build-if-missing", "--log-level", "warning"],
-        env={**os.environ, "PYTHONPATH": str(tree)}, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,12 +32,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
     trees = {"A": args.a.resolve(), "B": args.b.resolve()}
-    ports = {name: _free_port() for name in trees}
-    procs = {name: start(tree, args.index, ports[name], args.workers) for name, tree in trees.items()}
+    ports = {name: free_port() for name in trees}
+    procs = {name: start_server(args.index, args.workers, ports[name], tree=tree) for name, tree in trees.items()}
     try:
         for name in trees:
             wait_ready("127.0.0.1", ports[name])
-        queries = _distinct_queries(200 + args.queries)
+        queries = distinct_queries(200 + args.queries)
         clients = {name: Client("127.0.0.1", ports[name]) for name in trees}
         for q in queries[:200]:
             for name in trees:

@@ -42,7 +42,7 @@ def sequential(client: Client, paths: list[str]) -> list[float]:
     return out
 
 
-def _distinct_queries(n: int) -> list[str]:
+def distinct_queries(n: int) -> list[str]:
     """``n`` different queries: the dev set's, then synthetic phrases (which can repeat)."""
     from bench.run import _queries
 
@@ -125,18 +125,19 @@ def _children(pid: int) -> list[int]:
     return [k for k in kids if "resource_tracker" not in Path(f"/proc/{k}/cmdline").read_bytes().decode(errors="replace")]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def start_server(index: Path, workers: int, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+def start_server(index: Path, workers: int, port: int, tree: Path = REPO) -> subprocess.Popen[bytes]:
+    """``papersearch serve`` from the checkout ``tree`` (``bench/http_ab.py`` runs two)."""
+    env = {**os.environ, "PYTHONPATH": str(tree) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.Popen(
         [sys.executable, "-m", "papersearch", "serve", "--index", str(index), "--port", str(port), "--workers", str(workers),
          "--no-build-if-missing", "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env, cwd=tree, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
 
 
@@ -169,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
         u = urllib.parse.urlsplit(args.url)
         host, port = u.hostname or "127.0.0.1", u.port or 80
     else:
-        host, port = "127.0.0.1", _free_port()
+        host, port = "127.0.0.1", free_port()
         proc = start_server(args.index, args.workers, port)
     try:
         health = wait_ready(host, port)
@@ -178,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         # get their own queries. The warm-up (Kiwi's model, first page-ins, through every
         # worker) takes the dev set's real queries, which open the list.
         n_conc = args.queries * args.rounds
-        queries = _distinct_queries(2 * args.queries + n_conc)
+        queries = distinct_queries(2 * args.queries + n_conc)
         warm, seq_q, conc_q = queries[: args.queries], queries[args.queries : 2 * args.queries], queries[2 * args.queries :]
         concurrent(host, port, [search_path(q, args.mode, args.k) for q in warm], max(2, args.workers), 1)
         load_before, probe_before = os.getloadavg(), machine_probe()

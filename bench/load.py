@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from typing import Any
 
 import httpx
 
+from bench.http_bench import free_port
 from bench.measure import percentile
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,12 +39,6 @@ QUERIES = [
     "에이전트 도구 사용", "diffusion", "검색 증강 생성", "벤치마크", "LLM reasoning", "이미지 생성",
     "데이터 플라이휠", "효율적인 추론", "코드 생성", "텍스트 음성",
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _cli(*args: str) -> list[str]:
@@ -65,7 +59,7 @@ def run(index: Path, requests: int, concurrency: int, reloads: int) -> dict[str,
     shutil.copytree(full, partial)
     sorted(partial.glob("*.md"))[-1].unlink()
     _build(index, [full])
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         _cli("serve", "--index", str(index), "--no-build-if-missing", "--port", str(port), "--log-level", "warning"),
         stdout=subprocess.DEVNULL,
