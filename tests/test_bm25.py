@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from search.engine import SearchEngine
 
 
@@ -96,3 +98,19 @@ def test_total_counts_every_matching_paper_not_just_the_page(bm25_engine: Search
     assert len(page.results) == 3
     assert page.total == everything.total == len(everything.results) > 3
     assert [h.paper.id for h in page.results] == [h.paper.id for h in everything.results[:3]]
+
+
+@pytest.mark.parametrize("n_terms", [5, 80], ids=["few-terms", "more-terms-than-bits"])
+def test_matched_terms_are_the_terms_whose_postings_hold_the_hit(bm25_engine: SearchEngine, n_terms: int) -> None:
+    bm25 = bm25_engine.bm25
+    # bm25s keeps an empty token in its vocabulary (no column of its own); queries never hold it.
+    words = [t for t in bm25.vocab if t]
+    terms = {t: 1.0 for t in sorted(words, key=lambda t: -bm25.document_frequency(t))[:n_terms]}
+    hits, _total = bm25.search_terms(terms, 40)
+    assert len(hits) == 40
+    for hit in hits:
+        row = bm25_engine.row_of[hit.id]
+        holding = tuple(
+            t for t in terms if row in set(bm25._indices[bm25._indptr[bm25.vocab[t]] : bm25._indptr[bm25.vocab[t] + 1]].tolist())
+        )
+        assert hit.terms == holding
