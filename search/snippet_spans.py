@@ -10,8 +10,9 @@ import numpy as np
 
 from search.layout import BuildFiles, read_json
 
-# (term, start, end) of each kept morpheme matching the query, in text order.
-Matches = list[tuple[str, int, int]]
+# A hit's chosen field (its index among the record's snippet fields) and the [start, end)
+# of that field's morphemes matching the query, in text order.
+Best = tuple[int, list[tuple[int, int]]]
 
 
 class StoredSpans:
@@ -31,53 +32,72 @@ class StoredSpans:
         vocab: list[str] = read_json(files.snippet_vocab)
         self.term_id = {t: i for i, t in enumerate(vocab)}
         self.vocab = vocab
-        self._last_mask: tuple[frozenset[str], np.ndarray | None] | None = None
 
     @classmethod
     def open(cls, files: BuildFiles) -> "StoredSpans | None":
         """None for a build without the files (made before they existed)."""
         return cls(files) if files.snippet_vocab.exists() else None
 
-    def matches(self, rows: Sequence[int], n_fields: Sequence[int], wanted: frozenset[str]) -> list[list[Matches] | None]:
-        """For each papers.jsonl row, per field, its morphemes whose term is in ``wanted``;
-        None for a row whose stored fields do not line up with the record's. All rows at
-        once: one answer's ten hits cost a dozen array operations, not ten times that."""
+    def best_fields(
+        self, rows: Sequence[int], n_fields: Sequence[int], wanted: Sequence[frozenset[str]]
+    ) -> list[Best | None]:
+        """For each papers.jsonl row, the field to show: the one whose stored morphemes
+        hold the most distinct terms of that row's ``wanted``, then the most such
+        morphemes, the earlier field on a tie (field 0 when nothing matches); with the
+        [start, end) of its matching morphemes in text order. None for a row whose stored
+        fields do not line up with the record's. All rows at once, in array operations:
+        only the winning fields' spans become Python objects."""
         r = np.asarray(rows, dtype=np.int64)
         f0, f1 = self.paper_fields[r], self.paper_fields[r + 1]
         aligned = (f1 - f0) == np.asarray(n_fields, dtype=np.int64)
-        out: list[list[Matches] | None] = [[[] for _ in range(n)] if ok else None for n, ok in zip(n_fields, aligned.tolist())]
-        mask = self._mask(wanted)
-        if mask is None or not r.size:
+        out: list[Best | None] = [(0, []) if ok else None for ok in aligned.tolist()]
+        union = frozenset().union(*wanted)
+        col_of = {tid: 0 for tid in map(self.term_id.get, union) if tid is not None}
+        if not col_of or not r.size:
             return out
-        t0, t1 = self.field_offsets[f0], self.field_offsets[f1]
-        lengths = np.where(aligned, t1 - t0, 0)
-        ends = np.cumsum(lengths)
-        # Every stored morpheme of the rows, as one index array (concatenated ranges).
-        idx = np.arange(int(ends[-1]), dtype=np.int64) + np.repeat(t0 - (ends - lengths), lengths)
-        sel = np.flatnonzero(mask[self.terms[idx]])
-        if not sel.size:
+        ids = np.array(sorted(col_of), dtype=self.terms.dtype)
+        for col, tid in enumerate(ids.tolist()):
+            col_of[tid] = col
+        # The rows' fields as one run ("answer fields"; a row that does not line up has
+        # none), then every stored morpheme of them as one index array.
+        nf = np.where(aligned, f1 - f0, 0)
+        fend = np.cumsum(nf)
+        fields = np.arange(int(fend[-1]), dtype=np.int64) + np.repeat(f0 - (fend - nf), nf)
+        t0 = self.field_offsets[fields]
+        flen = self.field_offsets[fields + 1] - t0
+        mend = np.cumsum(flen)
+        if not fields.size or not mend[-1]:
             return out
+        idx = np.arange(int(mend[-1]), dtype=np.int64) + np.repeat(t0 - (mend - flen), flen)
+        tids = self.terms[idx]
+        # Membership and column at once, by binary search in the few wanted ids (np.isin
+        # costs ~75 µs a call here; a vocabulary-sized table grows with the corpus).
+        col = np.minimum(np.searchsorted(ids, tids), ids.size - 1)
+        sel = np.flatnonzero(ids[col] == tids)  # ascending: answer field by field, text order
+        col = col[sel]
+        field = np.repeat(np.arange(fields.size), flen)[sel]
+        if any(w != union for w in wanted):  # hits want different terms: keep each its own
+            pattern: dict[frozenset[str], int] = {}  # hits mostly share a few wanted sets
+            row_pattern = np.array([pattern.setdefault(w, len(pattern)) for w in wanted])
+            allowed = np.zeros((len(pattern), ids.size), dtype=bool)
+            for w, p in pattern.items():
+                allowed[p, [col_of[t] for t in map(self.term_id.get, w) if t is not None]] = True
+            keep = allowed[np.repeat(row_pattern, nf)[field], col]
+            sel, col, field = sel[keep], col[keep], field[keep]
+        # Per answer field: distinct wanted terms, then matching morphemes, as one number.
+        count = np.bincount(field, minlength=fields.size)
+        present = np.zeros((fields.size, ids.size), dtype=bool)
+        present[field, col] = True
+        distinct = np.count_nonzero(present, axis=1)
+        score = (distinct * (int(mend[-1]) + 1) + count).tolist()
+        bounds = np.searchsorted(field, np.arange(fields.size + 1)).tolist()
         pos = idx[sel]
-        owner = np.searchsorted(ends, sel, side="right").tolist()
-        field = (np.searchsorted(self.field_offsets, pos, side="right") - 1 - f0[owner]).tolist()
         starts = self.starts[pos]
-        stops = (starts + self.lengths[pos]).tolist()
-        vocab = self.vocab
-        for o, f, tid, s, e in zip(owner, field, self.terms[pos].tolist(), starts.tolist(), stops):
-            out[o][f].append((vocab[tid], s, e))  # type: ignore[index]
+        spans = list(zip(starts.tolist(), (starts + self.lengths[pos]).tolist()))
+        first = (fend - nf).tolist()
+        for i, (a, n) in enumerate(zip(first, nf.tolist())):
+            seg = score[a : a + n]
+            if seg and max(seg) > 0:
+                best = seg.index(max(seg))  # the first of equal scores: the earlier field
+                out[i] = (best, spans[bounds[a + best] : bounds[a + best + 1]])
         return out
-
-    def _mask(self, wanted: frozenset[str]) -> np.ndarray | None:
-        """A vocabulary-sized table of the wanted term ids (None: none is in the
-        vocabulary): one lookup per stored morpheme, whatever the number of query terms.
-        The hits of one answer share their terms, so the last table is kept."""
-        last = self._last_mask  # one read: another thread may replace it meanwhile
-        if last is not None and last[0] == wanted:
-            return last[1]
-        ids = [i for i in map(self.term_id.get, wanted) if i is not None]
-        mask = None
-        if ids:
-            mask = np.zeros(len(self.vocab), dtype=bool)
-            mask[ids] = True
-        self._last_mask = (wanted, mask)
-        return mask

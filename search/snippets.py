@@ -20,7 +20,7 @@ from typing import Any
 
 
 from search.records import Paper
-from search.snippet_spans import Matches, StoredSpans
+from search.snippet_spans import Best, StoredSpans
 from search.tokenizer import KiwiTokenizer
 
 WINDOW = 220  # characters shown, about two lines of Korean prose
@@ -61,32 +61,36 @@ class Snippeter:
         all of them are looked up together."""
         wanted = [frozenset(t) for t in terms]
         fields = [raw_fields(p) for p in papers]
-        stored: list[list[Matches] | None] = [None] * len(papers)
-        todo = [i for i, r in enumerate(rows) if wanted[i] and r is not None] if self.stored is not None else []
+        best: list[Best | None] = [None] * len(papers)
+        todo = [i for i, r in enumerate(rows) if r is not None] if self.stored is not None else []
         if todo and self.stored is not None:
-            union = frozenset().union(*(wanted[i] for i in todo))
-            found = self.stored.matches([rows[i] for i in todo], [len(fields[i]) for i in todo], union)  # type: ignore[misc]
-            for i, per_field in zip(todo, found):
-                if per_field is not None and wanted[i] != union:
-                    per_field = [[m for m in ms if m[0] in wanted[i]] for ms in per_field]
-                stored[i] = per_field
-        return [self._pick(p, f, w, st) for p, f, w, st in zip(papers, fields, wanted, stored)]
+            found = self.stored.best_fields(
+                [rows[i] for i in todo], [len(fields[i]) for i in todo], [wanted[i] for i in todo]  # type: ignore[misc]
+            )
+            for i, b in zip(todo, found):
+                best[i] = b
+        return [
+            self._pick(p, f, w) if b is None else self._stored(f, b)
+            for p, f, w, b in zip(papers, fields, wanted, best)
+        ]
 
-    def _pick(
-        self, paper: Paper, fields: list[tuple[str, str]], wanted: frozenset[str], stored: list[Matches] | None
-    ) -> Snippet:
+    def _stored(self, fields: list[tuple[str, str]], best: Best) -> Snippet:
+        if not fields:
+            return Snippet("", "", "none", [])
+        i, spans = best
+        name, raw = fields[i]
+        text = _flatten(raw)  # stored offsets are into the flattened text
+        return cut(text, merge(spans, text), self.window, name)
+
+    def _pick(self, paper: Paper, fields: list[tuple[str, str]], wanted: frozenset[str]) -> Snippet:
+        """Kiwi's choice, for a build without stored morphemes: the same rule as
+        :meth:`StoredSpans.best_fields`."""
         # Score: distinct matched terms, then matches; a tie keeps the earlier (more
         # readable) field, so the summary wins unless another part covers more of the query.
-        best: tuple[tuple[int, int], str, str, Matches] | None = None
-        for i, (name, raw) in enumerate(fields):
-            # Stored morphemes need no text: only the winning field is flattened below.
-            text = raw if stored is not None else _flatten(raw)
-            if not wanted:
-                found: Matches = []
-            elif stored is not None:
-                found = stored[i]
-            else:
-                found = self._matches(paper.id, name, text, wanted)
+        best: tuple[tuple[int, int], str, str, list[tuple[str, int, int]]] | None = None
+        for name, raw in fields:
+            text = _flatten(raw)
+            found = self._matches(paper.id, name, text, wanted) if wanted else []
             score = (len({term for term, _s, _e in found}), len(found))
             if best is None or score > best[0]:
                 best = (score, name, text, found)
@@ -95,8 +99,6 @@ class Snippeter:
         if best is None:
             return Snippet("", "", "none", [])
         _, name, text, found = best
-        if stored is not None:
-            text = _flatten(text)
         return cut(text, merge([(s, e) for _t, s, e in found], text), self.window, name)
 
     def _matches(self, pid: str, name: str, text: str, wanted: frozenset[str]) -> list[tuple[str, int, int]]:

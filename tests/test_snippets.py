@@ -49,6 +49,31 @@ def test_stored_snippets_equal_kiwi_snippets_on_every_sample_paper(bm25_engine: 
     assert highlighted > len(engine.papers)  # the queries do match: spans were compared, not just empties
 
 
+def test_one_answer_of_hits_wanting_different_terms_equals_kiwi_hit_by_hit(bm25_engine: SearchEngine) -> None:
+    """As an answer asks: all hits at once, each with its own terms (the query's plus what
+    BM25 matched in it), one of them with none, one whose row does not line up."""
+    engine = bm25_engine
+    stored = StoredSpans.open(engine.files)
+    assert stored is not None
+    from_build = Snippeter(engine.tokenizer, stored=stored)
+    at_query_time = Snippeter(engine.tokenizer)
+    highlighted = 0
+    for q in QUERIES:
+        base = list(engine.query_terms(q))
+        papers = engine.papers[:24]
+        # Each hit's own extra terms, from its title: other hits' words never light it up.
+        terms = [set(base) | set(list(engine.query_terms(p.title))[:2]) if i % 3 else set(base) for i, p in enumerate(papers)]
+        terms[5] = set()
+        rows: list[int | None] = list(range(len(papers)))
+        rows[7] = next(r for r, p in enumerate(engine.papers) if len(snippet_fields(p)) != len(snippet_fields(papers[7])))
+        rows[9] = None
+        got = from_build.for_papers(papers, terms, rows)
+        want = [at_query_time.for_paper(p, t) for p, t in zip(papers, terms)]
+        assert got == want, q
+        highlighted += sum(bool(s.spans) for s in got)
+    assert highlighted > len(QUERIES) * 12
+
+
 def test_a_row_whose_fields_do_not_line_up_falls_back_to_kiwi(bm25_engine: SearchEngine) -> None:
     engine = bm25_engine
     stored = StoredSpans.open(engine.files)
