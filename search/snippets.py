@@ -14,6 +14,7 @@ hit's fields with Kiwi (cached).
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,14 +169,20 @@ def cut(text: str, spans: Sequence[tuple[int, int]], window: int, field: str = "
 
 
 def render_html(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    # html.escape changes a text exactly when it holds one of these: most snippets hold
+    # none, and then need no escaping call per piece (~60 an answer).
+    escape = html.escape if _HTML_SPECIAL.search(text) else str
     parts: list[str] = []
     pos = 0
     for s, e in spans:
-        parts.append(html.escape(text[pos:s]))
-        parts.append(f"<mark>{html.escape(text[s:e])}</mark>")
+        parts.append(escape(text[pos:s]))
+        parts.append(f"<mark>{escape(text[s:e])}</mark>")
         pos = e
-    parts.append(html.escape(text[pos:]))
+    parts.append(escape(text[pos:]))
     return "".join(parts)
+
+
+_HTML_SPECIAL = re.compile("[&<>\"']")
 
 
 def _densest_start(spans: Sequence[tuple[int, int]], window: int) -> int:
