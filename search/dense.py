@@ -22,7 +22,12 @@ class DenseRetriever:
         try:
             # Memory-map the stored vectors: "similar" reads one row, never the whole matrix.
             self.vectors = np.load(vectors_path, mmap_mode="r", allow_pickle=False)
-            self.index = faiss.read_index(str(faiss_path), faiss.IO_FLAG_READ_ONLY)
+            # The vectors inside the index (a flat index's codes, an HNSW graph's storage)
+            # are memory-mapped, not copied: the worker processes serving one build share
+            # them through the page cache (205 MB of 512-d vectors per leg at 100k papers,
+            # which each worker held on its own), and opening reads only the graph. A
+            # served file's bytes never change: builds write a new file and rename it.
+            self.index = faiss.read_index(str(faiss_path), faiss.IO_FLAG_READ_ONLY | faiss.IO_FLAG_MMAP_IFC)
         except (OSError, ValueError, RuntimeError) as e:
             raise IndexCorrupt(f"dense leg {name!r} unreadable: {e}") from e
         if self.index.ntotal != len(ids) or self.vectors.shape[0] != len(ids):

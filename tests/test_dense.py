@@ -207,3 +207,29 @@ def test_query_time_settings_do_not_force_an_ann_rebuild() -> None:
     assert same_graph(a, b)
     assert not same_graph(a, {**b, "index": {**b["index"], "M": 16}})
     assert not same_graph(a, {**a, "model": "other"}) and not same_graph(None, a)
+
+
+@pytest.mark.parametrize("kind", ["flat", "hnsw"])
+def test_served_vectors_are_memory_mapped_and_answer_as_when_read_in(tmp_path: Path, kind: str) -> None:
+    """Worker processes share a leg's vectors through the page cache: the index the query
+    side opens keeps them in the file (flat codes, or an HNSW graph's storage), and it
+    answers exactly as the same file read into memory."""
+    import faiss
+
+    from index.dense_build import choose_index, write_dense
+    from search.dense import DenseRetriever
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(300, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    spec = choose_index(len(vectors), kind)
+    write_dense(vectors, tmp_path / "vectors.npy", tmp_path / "faiss.index", spec)
+    leg = DenseRetriever("x", tmp_path / "vectors.npy", tmp_path / "faiss.index", [f"p{i}" for i in range(300)], spec)
+    index = faiss.downcast_index(leg.index)
+    codes = (faiss.downcast_index(index.storage) if kind == "hnsw" else index).codes
+    assert codes.size() == vectors.nbytes and not codes.is_owned
+    in_memory = faiss.read_index(str(tmp_path / "faiss.index"))
+    if kind == "hnsw":
+        in_memory.hnsw.efSearch = leg.index.hnsw.efSearch
+    queries = vectors[:20] + rng.normal(scale=0.1, size=(20, 16)).astype(np.float32)
+    assert [np.array_equal(a, b) for a, b in zip(leg.index.search(queries, 10), in_memory.search(queries, 10))] == [True, True]
