@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from search.encoders.base import Encoder, Prompts, clean_text
-from search.errors import ModelMismatch, ModelUnavailable
+from search.errors import ModelMismatch
 from search.results import MODES
 
 __all__ = [
