@@ -201,7 +201,10 @@ def main(argv: list[str] | None = None) -> None:
             inside = [sum(t.values()) for t in timings]
             print("  inside the endpoint (Server-Timing), p50: "
                   + ", ".join(f"{name} {percentile(v, 50):.2f}" for name, v in parts.items())
-                  + f"; all {percentile(inside, 50):.2f} ms; the rest is framework, server, network and this client")
+                  + f"; all {percentile(inside, 50):.2f} ms")
+            if len(inside) == len(seq):  # one timing per answer, in order: the rest of each request
+                rest = [total - own for total, own in zip(seq, inside)]
+                print(f"  the rest (server, loopback, this client), per request: p50 {percentile(rest, 50):.2f} ms  p99 {percentile(rest, 99):.2f} ms")
         print(f"concurrency {args.concurrency:<2} {rps:.0f} req/s  p50 {percentile(lat, 50):.2f} ms  p99 {percentile(lat, 99):.2f} ms  ({n} requests)")
         if proc is not None:
             for pid, rss, pss in worker_memory(proc.pid):

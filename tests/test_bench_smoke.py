@@ -32,7 +32,7 @@ def test_http_bench_runs_against_a_real_server(bm25_index: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout
     assert "sequential     p50" in out and "concurrency 4" in out and "(24 requests)" in out
-    assert "/api/health    p50" in out
+    assert "/api/health    p50" in out and "the rest (server, loopback, this client), per request: p50" in out
     assert out.count("worker ") == 2 and "PSS" in out  # one memory line per worker process
 
 
