@@ -28,10 +28,15 @@ def _legs(rankings: Mapping[str, Sequence[ScoredId]]) -> dict[str, dict[str, Leg
     return seen
 
 
-def _ordered(scores: dict[str, float], legs: dict[str, dict[str, LegScore | None]]) -> list[FusedHit]:
+def _ordered(
+    scores: dict[str, float], legs: dict[str, dict[str, LegScore | None]], best: dict[str, int] | None = None
+) -> list[FusedHit]:
+    """``best``: each id's best rank over the legs, when the caller has it already."""
+    if best is None:
+        best = {pid: min(l.rank for l in by_leg.values() if l is not None) for pid, by_leg in legs.items()}
     # Ties: the hit with the better best-leg rank first, then the id, so output is stable.
     # Each key is made once (a hybrid query fuses ~200 candidates on every request).
-    keys = sorted((-score, min(l.rank for l in legs[pid].values() if l is not None), pid) for pid, score in scores.items())
+    keys = sorted((-score, best[pid], pid) for pid, score in scores.items())
     return [FusedHit(pid, scores[pid], legs[pid]) for _, _, pid in keys]
 
 
@@ -64,8 +69,7 @@ def reciprocal_rank_fusion(
                 entry[leg] = LegScore(rank, hit.score)
                 scores[pid] += weight / (k + rank)
                 best[pid] = min(best[pid], rank)
-    keys = sorted((-score, best[pid], pid) for pid, score in scores.items())
-    return [FusedHit(pid, -neg, legs[pid]) for neg, _, pid in keys]
+    return _ordered(scores, legs, best)
 
 
 def weighted_fusion(
