@@ -13,6 +13,7 @@ answer must be a 200 with results, or the run fails. Prints numbers; asserts no 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import socket
@@ -22,6 +23,7 @@ import threading
 import time
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 from bench.http_client import Client
 from bench.measure import machine_probe, percentile
@@ -162,6 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--concurrency", type=int, default=8)
     ap.add_argument("--rounds", type=int, default=8, help="concurrent requests, in multiples of --queries")
+    ap.add_argument("--json", type=Path, help="also write the figures to this file (bench/series.py reads it)")
     args = ap.parse_args(argv)
     if bool(args.index) == bool(args.url):
         ap.error("give --index (start a server) or --url (use a running one)")
@@ -196,19 +199,29 @@ def main(argv: list[str] | None = None) -> None:
               f"{len(seq_q)} queries sequential, {len(conc_q)} concurrent, {len(warm)} warm-up, all distinct; server workers: {args.workers if proc else '?'}")
         print(f"/api/health    p50 {percentile(floor, 50):.2f} ms  p99 {percentile(floor, 99):.2f} ms  (this client and server's floor)")
         print(f"sequential     p50 {percentile(seq, 50):.2f} ms  p99 {percentile(seq, 99):.2f} ms  ({len(seq)} requests, {1000 / (sum(seq) / len(seq)):.0f} req/s)")
+        figures: dict[str, Any] = {
+            "mode": args.mode, "papers": health.get("papers"), "seq_p50": percentile(seq, 50), "seq_p99": percentile(seq, 99),
+            "health_p50": percentile(floor, 50), "probe_before": probe_before, "probe_after": probe_after,
+        }
         if timings:
             parts = {name: [t.get(name, 0.0) for t in timings] for name in timings[0]}
             inside = [sum(t.values()) for t in timings]
+            figures["inside_p50"] = percentile(inside, 50)
             print("  inside the endpoint (Server-Timing), p50: "
                   + ", ".join(f"{name} {percentile(v, 50):.2f}" for name, v in parts.items())
                   + f"; all {percentile(inside, 50):.2f} ms")
             if len(inside) == len(seq):  # one timing per answer, in order: the rest of each request
                 rest = [total - own for total, own in zip(seq, inside)]
+                figures["rest_p50"] = percentile(rest, 50)
                 print(f"  the rest (server, loopback, this client), per request: p50 {percentile(rest, 50):.2f} ms  p99 {percentile(rest, 99):.2f} ms")
         print(f"concurrency {args.concurrency:<2} {rps:.0f} req/s  p50 {percentile(lat, 50):.2f} ms  p99 {percentile(lat, 99):.2f} ms  ({n} requests)")
+        figures.update(rps=rps, conc_p50=percentile(lat, 50), conc_p99=percentile(lat, 99), workers=[])
         if proc is not None:
             for pid, rss, pss in worker_memory(proc.pid):
                 print(f"worker {pid}: RSS {rss:.0f} MiB, PSS {pss:.0f} MiB")
+                figures["workers"].append({"pid": pid, "rss_mib": rss, "pss_mib": pss})
+        if args.json:
+            args.json.write_text(json.dumps(figures))
     finally:
         if proc is not None:
             proc.terminate()

@@ -13,6 +13,7 @@ see the same machine load. Prints numbers; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--json", type=Path, help="also write the figures to this file (bench/series.py reads it)")
     args = ap.parse_args(argv)
     engine = SearchEngine.open(args.index, load_model=False)
     res = compare(engine, _queries(args.queries), args.k, args.rounds)
@@ -109,6 +111,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"ours    search_terms  p50 {res['ours_p50']:.3f} ms  p99 {res['ours_p99']:.3f} ms")
     print(f"tantivy search        p50 {res['tantivy_p50']:.3f} ms  p99 {res['tantivy_p99']:.3f} ms  (index {res['tantivy_index_s']:.0f} s)")
     print(f"top-{args.k} overlap {res['top_overlap']:.3f} (tantivy quantises document lengths, so near ties may differ)")
+    if args.json:
+        args.json.write_text(json.dumps(res))
 
 
 if __name__ == "__main__":

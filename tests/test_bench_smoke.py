@@ -44,3 +44,38 @@ def test_http_ab_pairs_two_checkouts(bm25_index: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout
     assert out.count("inside the endpoint p50") == 2 and "B - A, paired by query" in out and "(8 queries" in out
+
+
+def test_series_runs_every_benchmark_and_counts_runs_against_targets(bm25_index: Path) -> None:
+    res = subprocess.run(
+        [sys.executable, "-m", "bench.series", "--index", str(bm25_index), "--runs", "1", "--hybrid-every", "1",
+         "--peers-every", "1", "--queries", "12", "--rounds", "2", "--hybrid-rounds", "1", "--concurrency", "4"],
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout
+    assert "run  1 bm25" in out and "run  1 hybrid" in out and "run  1 peers" in out
+    assert "bm25, sequential p50 (ms): " in out and " of 1 ≤ 3" in out
+    assert "bm25, concurrency throughput (req/s): " in out and " of 1 ≥ 300" in out
+    assert "hybrid, sequential p50 (ms): " in out and " of 1 ≤ 15" in out
+    assert "ours vs tantivy (ms): " in out and "ours ≤ tantivy in " in out
+    assert "bm25 worker memory: PSS" in out
+
+
+def test_series_summary_counts_the_runs_that_meet_each_target() -> None:
+    from bench.series import Target, summary
+
+    def run(mode: str, p50: float, rps: float) -> dict:
+        return {"mode": mode, "seq_p50": p50, "rps": rps, "inside_p50": p50 - 0.5, "rest_p50": 0.5,
+                "probe_before": 3.0, "probe_after": 5.5, "workers": [{"pss_mib": 700.0}, {"pss_mib": 780.0}]}
+
+    http = [run("bm25", 2.5, 400), run("bm25", 3.0, 299), run("bm25", 3.4, 300), run("hybrid", 16.0, 80), run("hybrid", 14.0, 90)]
+    peers = [{"ours_p50": 0.40, "tantivy_p50": 0.45}, {"ours_p50": 0.77, "tantivy_p50": 0.76}]
+    targets = {"bm25_p50": Target(3.0, True), "hybrid_p50": Target(15.0, True), "rps": Target(300.0, False)}
+    lines = summary(http, peers, targets)
+    assert "bm25, sequential p50 (ms): 2.50, 3.00, 3.40; median 3.00; 2 of 3 ≤ 3" in lines
+    assert "bm25, concurrency throughput (req/s): 400, 299, 300; median 300; 2 of 3 ≥ 300" in lines
+    assert "hybrid, sequential p50 (ms): 16.00, 14.00; median 15.00; 1 of 2 ≤ 15" in lines
+    assert "scoring + top-k p50, ours vs tantivy (ms): 0.400 vs 0.450, 0.770 vs 0.760; ours ≤ tantivy in 1 of 2" in lines
+    assert "bm25 worker memory: PSS 700-780 MiB" in lines
+    assert "speed probe (lower is faster): 3.00-5.50 ms across the runs" in lines
