@@ -200,8 +200,11 @@ def main(argv: list[str] | None = None) -> None:
         print(f"/api/health    p50 {percentile(floor, 50):.2f} ms  p99 {percentile(floor, 99):.2f} ms  (this client and server's floor)")
         print(f"sequential     p50 {percentile(seq, 50):.2f} ms  p99 {percentile(seq, 99):.2f} ms  ({len(seq)} requests, {1000 / (sum(seq) / len(seq)):.0f} req/s)")
         figures: dict[str, Any] = {
-            "mode": args.mode, "papers": health.get("papers"), "seq_p50": percentile(seq, 50), "seq_p99": percentile(seq, 99),
-            "health_p50": percentile(floor, 50), "probe_before": probe_before, "probe_after": probe_after,
+            # The mode asked for, and the modes the answers say served them: a hybrid request
+            # to an index without a dense leg is answered by BM25 alone.
+            "mode": args.mode, "served_modes": sorted(seq_client.served_modes), "papers": health.get("papers"),
+            "seq_p50": percentile(seq, 50), "seq_p99": percentile(seq, 99), "health_p50": percentile(floor, 50),
+            "probe_before": probe_before, "probe_after": probe_after,
         }
         if timings:
             parts = {name: [t.get(name, 0.0) for t in timings] for name in timings[0]}

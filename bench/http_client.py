@@ -23,6 +23,7 @@ class Client:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.answers: list[tuple[str, bytes, bytes]] = []  # (path, head, body), checked later
         self.last_ms = 0.0
+        self.served_modes: set[str] = set()  # the "mode" the checked answers say they were served in
 
     def get(self, path: str) -> bytes:
         request = f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n\r\n".encode()
@@ -61,6 +62,8 @@ class Client:
             answer = json.loads(body)
             if key is not None and key not in answer:
                 raise RuntimeError(f"{path}: no {key} key")
+            if isinstance(answer, dict) and isinstance(answer.get("mode"), str):
+                self.served_modes.add(answer["mode"])
             for line in head.decode("latin-1").split("\r\n")[1:]:
                 name, _, value = line.partition(":")
                 if name.strip().lower() == "server-timing":
