@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from bench.measure import percentile
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -49,7 +50,7 @@ def figure_line(label: str, values: Sequence[float], target: Target | None = Non
     if not values:
         return f"{label}: no runs"
     shown = ", ".join(f"{v:.{digits}f}" for v in values)
-    line = f"{label}: {shown}; median {statistics.median(values):.{digits}f}"
+    line = f"{label}: {shown}; median {percentile(values, 50):.{digits}f}"
     if target is not None:
         misses = [v for v in values if not target.met(v)]
         line += f"; {len(values) - len(misses)} of {len(values)} {target}"

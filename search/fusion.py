@@ -14,26 +14,28 @@ from search.records import FusedHit, LegScore, ScoredId
 DEFAULT_RRF_K = 60
 
 
-def _legs(rankings: Mapping[str, Sequence[ScoredId]]) -> dict[str, dict[str, LegScore | None]]:
-    """Per paper id, where each leg ranked it (None for a leg that did not find it)."""
+def _legs(rankings: Mapping[str, Sequence[ScoredId]]) -> tuple[dict[str, dict[str, LegScore | None]], dict[str, int]]:
+    """Per paper id, where each leg ranked it (None for a leg that did not find it), and
+    its best rank over the legs (the tie-break of :func:`_ordered`). One pass over the
+    legs: a hybrid query fuses ~200 candidates on every request."""
     names = list(rankings)
     seen: dict[str, dict[str, LegScore | None]] = {}
+    best: dict[str, int] = {}
     for leg, hits in rankings.items():
         for rank, hit in enumerate(hits, 1):
             entry = seen.get(hit.id)
             if entry is None:
                 seen[hit.id] = entry = dict.fromkeys(names)
-            if entry[leg] is None:  # a duplicate id in one list keeps its best rank
-                entry[leg] = LegScore(rank, hit.score)
-    return seen
+                best[hit.id] = rank
+            elif entry[leg] is not None:  # a duplicate id in one list keeps its best rank
+                continue
+            elif rank < best[hit.id]:
+                best[hit.id] = rank
+            entry[leg] = LegScore(rank, hit.score)
+    return seen, best
 
 
-def _ordered(
-    scores: dict[str, float], legs: dict[str, dict[str, LegScore | None]], best: dict[str, int] | None = None
-) -> list[FusedHit]:
-    """``best``: each id's best rank over the legs, when the caller has it already."""
-    if best is None:
-        best = {pid: min(l.rank for l in by_leg.values() if l is not None) for pid, by_leg in legs.items()}
+def _ordered(scores: dict[str, float], legs: dict[str, dict[str, LegScore | None]], best: dict[str, int]) -> list[FusedHit]:
     # Ties: the hit with the better best-leg rank first, then the id, so output is stable.
     # Each key is made once (a hybrid query fuses ~200 candidates on every request).
     keys = sorted((-score, best[pid], pid) for pid, score in scores.items())
@@ -48,27 +50,16 @@ def reciprocal_rank_fusion(
     """score(d) = Σ_leg weight_leg / (k + rank_leg(d)), over the legs that found d."""
     if k < 0:
         raise ValueError("RRF k must be >= 0")
-    # One pass over the legs, as _legs would walk them: a hybrid query fuses ~200
-    # candidates on every request. Scores are summed in the legs' order (the same float
-    # every time) and each id's best rank is kept for the tie-break of _ordered.
-    names = list(rankings)
-    legs: dict[str, dict[str, LegScore | None]] = {}
+    legs, best = _legs(rankings)
+    leg_weights = [(leg, (weights or {}).get(leg, 1.0)) for leg in rankings]
     scores: dict[str, float] = {}
-    best: dict[str, int] = {}
-    for leg, hits in rankings.items():
-        weight = (weights or {}).get(leg, 1.0)
-        for rank, hit in enumerate(hits, 1):
-            pid = hit.id
-            entry = legs.get(pid)
-            if entry is None:
-                legs[pid] = entry = dict.fromkeys(names)
-                entry[leg] = LegScore(rank, hit.score)
-                scores[pid] = 0.0 + weight / (k + rank)
-                best[pid] = rank
-            elif entry[leg] is None:  # a duplicate id in one list keeps its best rank
-                entry[leg] = LegScore(rank, hit.score)
-                scores[pid] += weight / (k + rank)
-                best[pid] = min(best[pid], rank)
+    for pid, by_leg in legs.items():
+        score = 0.0  # summed in the legs' order: the same float every time
+        for leg, weight in leg_weights:
+            hit = by_leg[leg]
+            if hit is not None:
+                score += weight / (k + hit.rank)
+        scores[pid] = score
     return _ordered(scores, legs, best)
 
 
@@ -81,7 +72,7 @@ def weighted_fusion(
     A list with one hit, or with all scores equal, has no range: its hits count as 1.0
     (they are the best that leg found) instead of dividing by zero.
     """
-    legs = _legs(rankings)
+    legs, best = _legs(rankings)
     norm: dict[str, dict[str, float]] = {}
     for leg, hits in rankings.items():
         if not hits:
@@ -93,14 +84,14 @@ def weighted_fusion(
     scores = {
         pid: sum((weights or {}).get(leg, 1.0) * norm[leg].get(pid, 0.0) for leg in norm) for pid in legs
     }
-    return _ordered(scores, legs)
+    return _ordered(scores, legs, best)
 
 
 
 def single_leg(rankings: Mapping[str, Sequence[ScoredId]]) -> list[FusedHit]:
     """One leg asked: its own order and scores pass through (a repeated id keeps its first)."""
     ((leg, hits),) = rankings.items()
-    legs = _legs(rankings)
+    legs, _best = _legs(rankings)
     out: list[FusedHit] = []
     seen: set[str] = set()
     for h in hits:

@@ -52,12 +52,10 @@ class StoredSpans:
         aligned = (f1 - f0) == np.asarray(n_fields, dtype=np.int64)
         out: list[Best | None] = [(0, []) if ok else None for ok in aligned.tolist()]
         union = frozenset().union(*wanted)
-        col_of = {tid: 0 for tid in map(self.term_id.get, union) if tid is not None}
-        if not col_of or not r.size:
+        ids = np.array(sorted({t for t in map(self.term_id.get, union) if t is not None}), dtype=self.terms.dtype)
+        if not ids.size or not r.size:
             return out
-        ids = np.array(sorted(col_of), dtype=self.terms.dtype)
-        for col, tid in enumerate(ids.tolist()):
-            col_of[tid] = col
+        col_of = {tid: col for col, tid in enumerate(ids.tolist())}
         # The rows' fields as one run ("answer fields"; a row that does not line up has
         # none), then every stored morpheme of them as one index array.
         nf = np.where(aligned, f1 - f0, 0)
