@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from papersearch.api_models import Error
+from search.query_limits import without_surrogates
 from search.errors import (
     BuildLocked,
     IndexCorrupt,
@@ -63,7 +64,8 @@ def add_error_handlers(app: FastAPI) -> None:
         # One readable line in `detail` (what the page shows); the structured list stays.
         errs = exc.errors()
         lines = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', 'invalid')}" for e in errs]
-        return JSONResponse({"detail": "; ".join(lines), "errors": _finite(jsonable_encoder(errs))}, status_code=422)
+        detail = without_surrogates("; ".join(lines))
+        return JSONResponse({"detail": detail, "errors": _writable(jsonable_encoder(errs))}, status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(_req: Request, exc: Exception) -> JSONResponse:
@@ -71,13 +73,16 @@ def add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no NaN or Infinity (Starlette refuses to write them): a request body
-    holding one is echoed back in a validation error as a string instead of failing."""
+def _writable(value: Any) -> Any:
+    """A validation error echoes the input back, and not every input can be written as
+    UTF-8 JSON: NaN and Infinity (JSON has neither; Starlette refuses them) are echoed as
+    strings, and lone surrogates (a body's "\\ud800" escape) are left out, in keys too."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, str):
+        return without_surrogates(value)
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {_writable(k): _writable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [_writable(v) for v in value]
     return value

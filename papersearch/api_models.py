@@ -8,14 +8,25 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
-from search.query_limits import MAX_K, MAX_TEXT_CHARS, SIMILAR_MODE
+from search.query_limits import MAX_K, MAX_TEXT_CHARS, SIMILAR_MODE, without_surrogates
 from search.similar_many import MAX_IDS
 
+
+
+def _clean(value: object) -> object:
+    # Before pydantic's own str check: a JSON escape such as "\\ud800" decodes to a lone
+    # surrogate, which pydantic refuses and which no encoder, tokenizer or UTF-8 answer
+    # can take. Stripped here, as every other input's are (README, "Safe inputs").
+    return without_surrogates(value) if isinstance(value, str) else value
+
+
+# Text from a request: lone surrogates stripped before anything else reads it.
+CleanStr = Annotated[str, BeforeValidator(_clean)]
 # hybrid, bm25, dense, or one dense leg by name (e5, use, ...): the engine checks the name
 # against the loaded index, so the schema only bounds its shape.
-Mode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+Mode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$"), BeforeValidator(_clean)]
 Sort = Literal["relevance", "newest", "upvotes"]
 
 
@@ -83,8 +94,8 @@ class PaperOut(BaseModel):
 
 
 class SimilarIn(BaseModel):
-    text: str | None = Field(None, min_length=1, max_length=MAX_TEXT_CHARS, description="A text, e.g. a pasted abstract.")
-    ids: list[str] | None = Field(
+    text: CleanStr | None = Field(None, min_length=1, max_length=MAX_TEXT_CHARS, description="A text, e.g. a pasted abstract.")
+    ids: list[CleanStr] | None = Field(
         None,
         min_length=1,
         max_length=MAX_IDS,

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from papersearch.api_models import Mode, Sort
+from papersearch.api_models import CleanStr, Mode, Sort
 from search.engine_holder import EngineHolder, Served
 from search.filters import Filters, parse_date
 from search.query_limits import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS
@@ -41,7 +41,7 @@ class SearchQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="Query: Korean, English or mixed.")
+    q: CleanStr = Field(min_length=1, max_length=MAX_QUERY_CHARS, description="Query: Korean, English or mixed.")
     k: int = Field(10, ge=1, le=MAX_K, description="Results per page.")
     offset: int = Field(0, ge=0, le=MAX_OFFSET, description="Results to skip (paging).")
     mode: Mode = Field("hybrid", description="hybrid (BM25 + every dense leg, fused), bm25, dense (every dense leg), or one leg by name (e5, use).")

@@ -4,6 +4,8 @@ Milvus engines and read by the HTTP API's schema."""
 
 from __future__ import annotations
 
+import re
+
 from search.errors import InvalidQuery
 
 MAX_QUERY_CHARS = 500
@@ -25,11 +27,25 @@ SIMILAR_MODE = "hybrid"
 SIMILAR_WEIGHTS: dict[str, float] = {"use": 0.5}
 
 
+# A lone UTF-16 surrogate is no character: a JSON escape ("\\ud800") or an undecodable
+# command-line byte (Python's surrogateescape) puts one in a str, and UTF-8 cannot encode
+# it (a tokenizer, an encoder's C library or a JSON answer would fail on it).
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` without surrogate code points (UTF-8 encodes none, paired or not)."""
+    return _SURROGATES.sub("", text) if _SURROGATES.search(text) else text
+
+
 def check_text(text: str, what: str, limit: int) -> str:
-    """``text`` stripped, or ``InvalidQuery`` when it is empty or longer than ``limit``."""
-    if not isinstance(text, str) or not text.strip():
+    """``text`` stripped (of surrounding space and lone surrogates), or ``InvalidQuery``
+    when it is then empty or longer than ``limit``."""
+    if not isinstance(text, str):
         raise InvalidQuery(f"{what} is empty")
-    text = text.strip()
+    text = without_surrogates(text).strip()
+    if not text:
+        raise InvalidQuery(f"{what} is empty")
     if len(text) > limit:
         raise InvalidQuery(f"{what} is {len(text)} characters; the limit is {limit}")
     return text
