@@ -16,7 +16,7 @@ from index.bm25_documents import bm25_documents
 from index.corpus import Corpus, Texts
 from index.dense_build import DenseMode, load_encoders, write_leg
 from index.glossary_update import build_glossary
-from index.incremental import compare, read_served, served_order_first, served_titles, write_papers
+from index.incremental import compare, read_served, served_order_first, served_records, write_papers
 from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
 from index.progress import progress_enabled
@@ -93,9 +93,10 @@ def build_index(
         prefetch = stack.enter_context(KiwiPrefetch.start(local)) if not full and layout.current_link.exists() else None
         tokenizer = KiwiTokenizer(local.settings, kiwi=prefetch)
         with timings.step("parse"):
-            # A title conflict keeps the served paper's record: a new digest cannot take it over.
+            # A paper several digests describe keeps its served text: another digest
+            # cannot take it over or rewrite it (index/digest_merge.py).
             parsed = parse_sources_cached(
-                list(sources), layout.cache_dir, enabled=not full, incumbent=lambda ids: served_titles(layout, ids)
+                list(sources), layout.cache_dir, enabled=not full, incumbent=lambda ids: served_records(layout, ids)
             )
         corpus = parsed.papers  # records decoded only where a step needs them
         assert isinstance(corpus, Corpus)  # what parse_sources_cached gives

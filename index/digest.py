@@ -19,14 +19,16 @@ id's records reconciled in ``index.digest_merge``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+import time
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.digest_files import DIGEST_SUFFIXES, UnreadableDigest, collect_digest_files, decode_digest, read_digest_bytes
 from index.digest_block import HEADING, PAPER_HEADING, parse_block
 from index.digest_merge import merge_located, merge_papers
-from index.digest_values import MAX_ISSUES_PER_FILE, MAX_LINE_CHARS, BadValue, check_date, split_lines
+from index.digest_values import MAX_ISSUES_PER_FILE, MAX_LINE_CHARS, MAX_PARSE_SECONDS, BadValue, check_date, split_lines
+from index.digest_visible import ReaderView, reader_view
 from search.records import Paper, ParseIssue
 
 __all__ = [
@@ -34,9 +36,11 @@ __all__ = [
     "parse_file_located", "parse_sources", "parse_text", "resolve_sources",
 ]
 
-_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
-_DAILY_HEADING = re.compile(r"^#\s+(\d{4}-\d{2}-\d{2})\b")
-_PAPER_PREFIX = re.compile(r"^#{1,3}\s+\d+\.")  # cheap test before the full heading match
+# ASCII digits only ([0-9], not \d): \d and int() accept every script's digits, and a
+# fullwidth "２０２５" is no date a reader would type.
+_DATE = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})")
+_DAILY_HEADING = re.compile(r"^#\s+([0-9]{4}-[0-9]{2}-[0-9]{2})(?![0-9])")
+_PAPER_PREFIX = re.compile(r"^#{1,3}\s+[0-9]+\.")  # cheap test before the full heading match
 
 
 @dataclass
@@ -88,27 +92,48 @@ def _parse(text: str, source: str) -> tuple[list[Paper], list[int], list[ParseIs
     if unclean:
         issues.append(ParseIssue(source, unclean, "control or line-separator characters made spaces or removed (first on this line)"))
     meta, body_start = _front_matter(lines)
+    # What a reader of the rendered digest sees: comments and hidden HTML blanked, code
+    # blocks kept as text that starts no paper (index/digest_visible.py).
+    view = reader_view(lines, body_start)
+    issues += _unseen_papers(lines, view, source)
+    lines, plain = view.lines, view.plain
     date = _digest_date(meta, lines[body_start:], source, issues)
 
     papers: list[Paper] = []
     located: list[int] = []
-    starts = [i for i in range(body_start, len(lines)) if _PAPER_PREFIX.match(lines[i])]
+    starts = [i for i in range(body_start, len(lines)) if i not in plain and _PAPER_PREFIX.match(lines[i])]
     if not starts:
         issues.append(ParseIssue(source, 1, "no paper blocks found (expected '# N. [Title](url)' headings)"))
         return papers, located, issues
+    deadline = time.monotonic() + MAX_PARSE_SECONDS
     for n, start in enumerate(starts):
+        if time.monotonic() > deadline:
+            # Every pattern is linear, so this is a safety net, not a path: a file that
+            # still takes this long is refused whole rather than stalling a daily build.
+            why = f"parsing took over {MAX_PARSE_SECONDS:g} s (at paper {n + 1} of {len(starts)}): file skipped"
+            return [], [], _capped([*issues, ParseIssue(source, start + 1, why)], source)
         if len(lines[start]) > MAX_LINE_CHARS:
             issues.append(ParseIssue(source, start + 1, f"paper heading longer than {MAX_LINE_CHARS} characters: paper skipped"))
             continue
         level = len(PAPER_HEADING.match(lines[start]).group(1))
         end = starts[n + 1] if n + 1 < len(starts) else len(lines)
-        end = _block_end(lines, start + 1, end, level)
-        paper, block_issues = parse_block(lines, start, end, level, source, date)
+        end = _block_end(lines, start + 1, end, level, plain)
+        paper, block_issues = parse_block(lines, start, end, level, source, date, plain)
         if paper is not None:
             papers.append(paper)
             located.append(start + 1)
         issues.extend(block_issues)
     return papers, located, _capped(issues, source)
+
+
+def _unseen_papers(lines: list[str], view: ReaderView, source: str) -> list[ParseIssue]:
+    """A paper heading no reader sees as one (in a comment, hidden HTML or a code block)
+    is reported: it is not indexed, and whoever wrote it should know why."""
+    return [
+        ParseIssue(source, i + 1, f"paper heading inside {why}: not indexed (no reader of the digest sees it as a paper)")
+        for i, why in sorted(view.why.items())
+        if _PAPER_PREFIX.match(lines[i].lstrip()) and len(lines[i]) <= MAX_LINE_CHARS
+    ]
 
 
 def _capped(issues: list[ParseIssue], source: str) -> list[ParseIssue]:
@@ -158,10 +183,10 @@ def _digest_date(meta: dict[str, str], body: list[str], source: str, issues: lis
     return None
 
 
-def _block_end(lines: list[str], start: int, end: int, level: int) -> int:
+def _block_end(lines: list[str], start: int, end: int, level: int, plain: Container[int]) -> int:
     """A block ends at the next paper heading or at any heading as high as its own."""
     for i in range(start, end):
-        m = HEADING.match(lines[i])
+        m = None if i in plain else HEADING.match(lines[i])
         if m and len(m.group(1)) <= level:
             return i
     return end

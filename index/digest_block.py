@@ -8,7 +8,7 @@ emoji corrupted to U+FFFD). ``index/digest.py`` finds the blocks in a file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 
 from index.digest_values import (
     MAX_FIELD_CHARS,
@@ -22,10 +22,14 @@ from index.digest_values import (
 )
 from search.records import Paper, ParseIssue
 
-PAPER_HEADING = re.compile(r"^(#{1,3})\s+(\d+)\.\s*(.*?)\s*$")
+# Every pattern here reads untrusted lines, so none may backtrack super-linearly: no two
+# adjacent quantifiers that can match the same characters (``(.*?)\s*$`` took minutes on
+# a heading of a million spaces; ``\s*:?\s*`` 23 s on 40,000). Surrounding space is
+# stripped in Python instead. Digits are ASCII ([0-9]): ``\d`` takes every script's.
+PAPER_HEADING = re.compile(r"^(#{1,3})\s+([0-9]+)\.(.*)$")
 _TITLE_LINK = re.compile(r"^\[(?P<title>.+)\]\((?P<url>[^()\s]+)\)")
-HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*$")
-_UPVOTES = re.compile(r"^\*\*Upvotes\*\*\s*:?\s*(\d+)", re.IGNORECASE)
+HEADING = re.compile(r"^(#{1,6})\s+(.*)$")
+_UPVOTES = re.compile(r"^\*\*Upvotes\*\*\s*(?::\s*)?([0-9]+)", re.IGNORECASE)
 _IMAGE = re.compile(r"^!\[[^\]]*\]\([^)]*\)\s*$")
 _RULE = re.compile(r"^(?:-{3,}|\*{3,}|_{3,})\s*$")
 _BULLET = re.compile(r"^\s*[-*+]\s+")
@@ -36,12 +40,14 @@ _SUMMARY_LABELS = ("goal", "contribution")
 
 
 def parse_block(
-    lines: list[str], start: int, end: int, level: int, source: str, date: str | None
+    lines: list[str], start: int, end: int, level: int, source: str, date: str | None,
+    plain: Container[int] = frozenset(),
 ) -> tuple[Paper | None, list[ParseIssue]]:
     """The paper of block ``lines[start:end]`` (its heading at ``start``, ``level`` #s deep)
-    and the block's problems; None when the block is skipped."""
+    and the block's problems; None when the block is skipped. ``plain``: lines of code or
+    raw HTML (``index.digest_visible``), text without structure: no heading, no upvotes."""
     lineno = start + 1
-    heading = PAPER_HEADING.match(lines[start]).group(3)
+    heading = PAPER_HEADING.match(lines[start]).group(3).strip()
     link = _TITLE_LINK.match(heading)
     if not link:
         return None, [ParseIssue(source, lineno, "paper heading has no [title](url) link: paper skipped")]
@@ -62,23 +68,25 @@ def parse_block(
     current: str | None = None
     for n in range(start + 1, end):
         line = lines[n]
-        m = HEADING.match(line)
-        if m and len(m.group(1)) > level:
-            current = _section_name(m.group(2))
-            if current not in sections and len(sections) >= MAX_SECTIONS:
-                issues.append(ParseIssue(source, n + 1, f"more than {MAX_SECTIONS} sections: the rest of the paper dropped, paper kept"))
-                break
-            sections.setdefault(current, [])
-            continue
-        up = _UPVOTES.match(line.strip())
-        if up:
-            try:
-                upvotes = check_upvotes(up.group(1))
-            except BadValue as e:
-                issues.append(ParseIssue(source, n + 1, f"{e}: upvotes left empty"))
-            continue
-        if _IMAGE.match(line.strip()) or _RULE.match(line.strip()):
-            continue
+        if n not in plain:  # code and raw HTML lines are text, whatever they look like
+            m = HEADING.match(line)
+            if m and len(m.group(1)) > level:
+                current = _section_name(m.group(2))
+                if current not in sections and len(sections) >= MAX_SECTIONS:
+                    issues.append(ParseIssue(source, n + 1, f"more than {MAX_SECTIONS} sections: the rest of the paper dropped, paper kept"))
+                    break
+                sections.setdefault(current, [])
+                continue
+            bare = line.strip()
+            up = _UPVOTES.match(bare)
+            if up:
+                try:
+                    upvotes = check_upvotes(up.group(1))
+                except BadValue as e:
+                    issues.append(ParseIssue(source, n + 1, f"{e}: upvotes left empty"))
+                continue
+            if _IMAGE.match(bare) or _RULE.match(bare):
+                continue
         if current is not None:
             sections[current].append(line.rstrip())
         elif line.strip():
@@ -140,7 +148,7 @@ class _Budget:
 
 def _section_name(heading: str) -> str:
     """Classify a section heading by its words (emoji may be corrupted to U+FFFD)."""
-    words = re.sub(r"[^\w\s()]", " ", heading[:200]).strip()[:100]
+    words = re.sub(r"[^\w\s()]", " ", heading.strip()[:200]).strip()[:100]
     low = words.lower()
     if "요약" in low or "summary" in low or "tl;dr" in low:
         return "summary"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 
 # -- size limits ----------------------------------------------------------------------
@@ -24,6 +25,9 @@ MAX_PAPER_CHARS = 60_000  # all text fields of one paper together
 MAX_SECTIONS = 50  # sections of one paper; later ones are dropped (reported)
 MAX_LINE_CHARS = 5_000  # a paper heading longer than this is not a heading
 MAX_ISSUES_PER_FILE = 100  # then one line says how many more were found
+# One file's parse: the largest allowed (8 MiB of real papers) takes ~1.3 s here
+# (python -m bench.parse_bench); a file still going after this is reported and skipped.
+MAX_PARSE_SECONDS = 30.0
 MAX_UPVOTES = 1_000_000_000
 # A cut looks this far back from the limit for a sentence end, then for a space.
 _CUT_WINDOW = 2_000
@@ -77,11 +81,13 @@ def truncate(text: str, limit: int) -> str:
 _LINK = re.compile(
     r"^https?://(?P<host>(?:www\.|export\.)?arxiv\.org|(?:www\.)?huggingface\.co)"
     r"(?::(?:80|443))?"
-    r"/(?P<kind>abs|pdf|papers)/(?P<id>\d{4}\.\d{4,5})(?P<version>v\d{1,3})?"
+    r"/(?P<kind>abs|pdf|papers)/(?P<id>[0-9]{4}\.[0-9]{4,5})(?P<version>v[0-9]{1,3})?"
     r"(?:\.pdf)?/?(?:[?#][^\s]*)?$",
-    re.IGNORECASE,
+    # ASCII: with Unicode case folding "arxıv" (dotless ı) and "httpſ" (long s) would
+    # match, and \d would take fullwidth or Arabic-Indic digits as an id.
+    re.IGNORECASE | re.ASCII,
 )
-ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
+ARXIV_ID = re.compile(r"^[0-9]{4}\.[0-9]{4,5}$", re.ASCII)
 
 
 class BadValue(ValueError):
@@ -115,6 +121,7 @@ def paper_link(url: str) -> PaperLink:
     """The paper id a heading's link names, and the link to store."""
     m = _LINK.match(url)
     if not m:
+        _refuse_look_alikes(url)
         raise BadValue(f"no arXiv id: link is not an http(s) arxiv.org or huggingface.co paper URL: {_short(url)}")
     host, kind = m.group("host").lower(), m.group("kind").lower()
     if ("huggingface" in host) != (kind == "papers"):
@@ -124,6 +131,27 @@ def paper_link(url: str) -> PaperLink:
     if kind == "papers":
         return PaperLink(pid, f"https://huggingface.co/papers/{pid}")
     return PaperLink(pid, f"https://arxiv.org/{kind}/{pid}{version}")
+
+
+def _refuse_look_alikes(url: str) -> None:
+    """A link that is a paper link only once its characters are read as their ASCII
+    look-alikes (fullwidth or Arabic-Indic digits, mathematical bold, a dotless ı in the
+    host) is someone's attempt at a shadow paper: said so, with what it imitates."""
+    head = re.split(r"[?#]", url, maxsplit=1)[0]
+    odd = sorted({c for c in head if ord(c) > 0x7F}, key=head.index)
+    if not odd:
+        return
+    named = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, '?')}" for c in odd[:3]) + (" ..." if len(odd) > 3 else "")
+    folded = "".join(_ascii_look(c) for c in unicodedata.normalize("NFKC", head))
+    seen = f" (it imitates {_short(folded)})" if _LINK.match(folded) else ""
+    raise BadValue(f"look-alike characters in a paper link ({named}): refused{seen}: {_short(url)}")
+
+
+def _ascii_look(c: str) -> str:
+    # Only for saying what a look-alike imitates: any script's digit as its ASCII digit.
+    if c == "ı":
+        return "i"
+    return str(unicodedata.digit(c)) if ord(c) > 0x7F and unicodedata.category(c) == "Nd" else c
 
 
 # -- dates and counts ---------------------------------------------------------------

@@ -23,6 +23,7 @@ from index.corpus import Corpus
 from index.storage import append_file, atomic_file, write_jsonl
 from search.errors import PaperSearchError
 from search.layout import BuildFiles, IndexLayout, read_json
+from search.records import Paper
 
 KEY_BYTES = 16
 
@@ -194,12 +195,12 @@ def served_order_first(corpus: Corpus, delta: Delta, served: ServedBuild | None)
     return corpus.reorder(head + tail), replace(delta, fresh=tuple(range(len(head), len(corpus))), appends_only=True)
 
 
-def served_titles(layout: IndexLayout, ids: Sequence[str]) -> dict[str, str]:
-    """The served build's title of each of ``ids`` it holds (``index.digest_merge``'s
-    incumbent rule). Asked only for ids whose digests disagree, so usually never; rows are
-    matched on their leading ``{"id": ...`` before any JSON is decoded."""
+def served_records(layout: IndexLayout, ids: Sequence[str]) -> dict[str, Paper]:
+    """The served build's record of each of ``ids`` it holds (``index.digest_merge``'s
+    own-digest rule). Asked only for ids that several digests describe; rows are matched
+    on their leading ``{"id": ...`` before any JSON is decoded."""
     wanted = set(ids)
-    out: dict[str, str] = {}
+    out: dict[str, Paper] = {}
     try:
         path = BuildFiles(layout.current_build()).papers
         with open(path, encoding="utf-8") as f:
@@ -209,7 +210,7 @@ def served_titles(layout: IndexLayout, ids: Sequence[str]) -> dict[str, str]:
                 if pid is None or pid in wanted:
                     row = json.loads(line)
                     if row.get("id") in wanted:
-                        out[row["id"]] = str(row.get("title", ""))
-    except (PaperSearchError, OSError, ValueError):
+                        out[row["id"]] = Paper.from_dict(row)
+    except (PaperSearchError, OSError, ValueError, KeyError, TypeError):
         return out  # no readable served build: the date rule decides
     return out

@@ -116,7 +116,7 @@ def parse_sources_cached(
 ) -> ParseResult:
     """``index.digest.parse_sources``, reusing earlier parses of unchanged files; the
     papers come back as a lazily decoded :class:`Corpus` with every hash known.
-    ``incumbent`` gives the served titles of ids whose digests disagree (see
+    ``incumbent`` gives the served records of ids that several digests describe (see
     ``index.digest_merge``)."""
     files, issues = collect_digest_files(list(sources))
     path = CacheFiles(cache_dir).parsed if cache_dir else None

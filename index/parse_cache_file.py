@@ -16,7 +16,7 @@ from typing import Any
 from index.incremental import record_hash
 from search.records import Paper, ParseIssue
 
-CACHE_VERSION = 3  # 3: "lines" (each paper's heading line, for conflict reports)
+CACHE_VERSION = 4  # 3: "lines" (each paper's heading line, for conflict reports); 4: hidden blocks, ASCII ids
 
 
 @dataclass

@@ -133,6 +133,12 @@ class Watcher:
             f"watch: build {report.build_id}: {report.papers} papers; "
             f"{d.get('added', 0)} added, {d.get('changed', 0)} changed, {d.get('removed', 0)} removed"
         )
+        # What the merge refused from the new files (another digest's text for a served
+        # paper, say): built without it, and said so.
+        touched = set(changes.added + changes.changed)
+        for issue in report.errors:
+            if issue.file in touched:
+                self.log(f"watch: problem in {issue.file}:{issue.line}: {issue.reason}")
         self.on_built(report)
         return report
 

@@ -53,9 +53,15 @@ class Built:
         return r.json() if r.status_code == 200 else None
 
     def search_ids(self, q: str) -> list[str]:
+        return [h["id"] for h in self._search(q)]
+
+    def search_titles(self, q: str) -> list[str]:
+        return [h["title"] for h in self._search(q)]
+
+    def _search(self, q: str) -> list[dict]:
         r = self.client.get("/api/search", params={"q": q, "k": 100, "mode": "bm25"})
         assert r.status_code == 200
-        return [h["id"] for h in r.json()["results"]]
+        return r.json()["results"]
 
 
 def has(problems: list[str], pattern: str) -> bool:
@@ -188,4 +194,36 @@ CASES: list[Case] = [
     Case("yaml-bomb-front-matter.md", "---\na: &a [1,1]\nb: &b [*a,*a]\ndate: [*b,*b]\n---\n" + block("FM Paper", hf("2511.00074")),
          lambda b: b.paper("2511.00074") is not None and b.paper("2511.00074")["date"] is None),
     Case("no-blocks.md", "# Just notes\n\nnothing here\n", lambda b: has(b.problems("no-blocks.md"), "no paper blocks")),
+    # 6. look-alike ids and hosts: refused, reported with what they imitate, never a paper
+    *[
+        Case(f"lookalike-{name}.md", daily(block(UI_TARS_TITLE, f"https://arxiv.org/abs/{digits}")),
+             lambda b, n=name, d=digits: b.paper(d) is None and UI_TARS not in b.search_ids("해로운 다이제스트")
+             and has(b.problems(f"lookalike-{n}.md"), rf"look-alike characters .*imitates 'https://arxiv.org/abs/{UI_TARS}'"))
+        for name, digits in (("fullwidth", "２５０９.０２５４４"), ("arabic-indic", "٢٥٠٩.٠٢٥٤٤"), ("math-bold", "𝟐𝟓𝟎𝟗.𝟎𝟐𝟓𝟒𝟒"))
+    ],
+    Case("lookalike-dotless-host.md", daily(block("Dotless Host Paper", "https://arxıv.org/abs/2511.00080")),
+         lambda b: b.paper("2511.00080") is None and has(b.problems("lookalike-dotless-host.md"), "U\\+0131 LATIN SMALL LETTER DOTLESS I")),
+    Case("lookalike-long-s.md", daily(block("Long S Paper", "httpſ://arxiv.org/abs/2511.00081")),
+         lambda b: b.paper("2511.00081") is None and has(b.problems("lookalike-long-s.md"), "look-alike")),
+    # 7. papers no reader sees: in a comment, a code block, hidden HTML; the visible one is kept
+    *[
+        Case(f"hidden-{name}.md", daily(before + block("Hidden Paper", hf(pid)) + after, block("Shown Paper", hf(shown), n=2)),
+             lambda b, n=name, pid=pid, shown=shown, why=why: b.paper(pid) is None and b.paper(shown) is not None
+             and "Hidden Paper" not in b.search_titles("Hidden Paper")
+             and has(b.problems(f"hidden-{n}.md"), f"paper heading inside {why}: not indexed"))
+        for name, before, after, pid, shown, why in (
+            ("comment", "<!--\n", "-->\n\n", "2511.00082", "2511.00083", "an HTML comment"),
+            ("fence", "```markdown\n", "```\n\n", "2511.00084", "2511.00085", "a code block"),
+            ("div", "<div hidden>\n\n", "\n</div>\n\n", "2511.00086", "2511.00087", "hidden HTML"),
+            ("style", '<section style="display:none">\n\n', "\n</section>\n\n", "2511.00088", "2511.00089", "hidden HTML"),
+        )
+    ],
+    Case("inline-comment.md", daily(block("Inline Comment Paper", hf("2511.00090"), "### 📌 요약\n보이는 요약 <!-- 숨은스팸단어 --> 끝.\n")),
+         lambda b: b.paper("2511.00090")["summary"] == "보이는 요약  끝." and not b.search_ids("숨은스팸단어")),
+    # 8. lines that made the old patterns backtrack for minutes: parsed at once, as text
+    Case("long-upvotes-line.md", daily(block("Long Upvotes Line Paper", hf("2511.00091"),
+                                             "**Upvotes**" + " " * 40_000 + "x\n\n" + SUMMARY)),
+         lambda b: b.paper("2511.00091")["upvotes"] == 3),
+    Case("long-heading-line.md", daily(block("Long Heading Line Paper", hf("2511.00092"), SUMMARY + "#### x" + " " * 1_000_000 + "y\n")),
+         lambda b: b.paper("2511.00092")["summary"] == "해로운 다이제스트의 요약입니다."),
 ]

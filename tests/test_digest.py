@@ -143,8 +143,12 @@ def test_duplicate_id_across_files_is_one_paper_with_both_sources(tmp_path: Path
     p = result.papers[0]
     assert p.sources == (str(a), str(b))
     assert p.date == "2026-01-01"  # first seen
-    assert p.upvotes == 30  # the highest count seen
+    assert p.upvotes == 7  # the paper's own (earliest) digest's count
     assert p.abstract == "초록 본문입니다."  # filled in from the later digest
+    # The other count is reported, where it is and both values, and not used.
+    (issue,) = result.issues
+    assert issue.file == str(b) and issue.line == 3
+    assert "upvotes: '30' (kept '7')" in issue.reason and f"{a}:3" in issue.reason
 
 
 def test_missing_source_is_reported(tmp_path: Path) -> None:

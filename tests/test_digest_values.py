@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from index.digest_merge import merge_located
@@ -98,12 +100,34 @@ def test_conflicting_titles_keep_the_served_then_the_earliest() -> None:
     real, forged = _p("2509.02544", "Real Title", "2025-09-03", "a.md"), _p("2509.02544", "Forged", "2025-01-01", "b.md")
     kept, issues = merge_located([(real, 5), (forged, 7)])
     assert [p.title for p in kept] == ["Forged"] and "b.md:7" in issues[0].reason  # earliest digest, no served index
-    kept, issues = merge_located([(real, 5), (forged, 7)], incumbent=lambda ids: {"2509.02544": "real title!"})
+    # The served record came from a file no longer read (c.md): the served title decides.
+    served = replace(real, title="real title!", sources=("c.md",))
+    kept, issues = merge_located([(real, 5), (forged, 7)], incumbent=lambda ids: {"2509.02544": served})
     assert [p.title for p in kept] == ["Real Title"] and issues[0].file == "b.md" and issues[0].line == 7
     assert "a.md:5" in issues[0].reason and "'Forged'" in issues[0].reason
 
 
+def test_the_served_papers_own_digest_keeps_it_even_when_it_renames_it() -> None:
+    # a.md, the digest the served paper came from, retitles it; b.md (dated earlier) has
+    # the served title: a.md's record is the paper, b.md's is reported and dropped.
+    served = _p("2509.02544", "Old Title", "2025-09-03", "a.md")
+    renamed, copy = replace(served, title="New Title"), replace(served, date="2025-01-01", sources=("b.md",))
+    kept, issues = merge_located([(copy, 2), (renamed, 9)], incumbent=lambda ids: {"2509.02544": served})
+    assert [p.title for p in kept] == ["New Title"] and issues[0].file == "b.md"
+    assert "the served paper's own digest" in issues[0].reason
+
+
 def test_agreeing_titles_merge() -> None:
-    a, b = _p("2601.00001", "Same  Title", "2026-01-01", "a.md"), _p("2601.00001", "same title.", "2026-01-05", "b.md")
+    a = _p("2601.00001", "Same Title", "2026-01-01", "a.md")
+    b = replace(a, date="2026-01-05", abstract="초록", sources=("b.md",))
     kept, issues = merge_located([(b, 1), (a, 1)])
-    assert issues == [] and kept[0].sources == ("a.md", "b.md") and kept[0].title == "Same  Title"
+    assert issues == [] and kept[0].sources == ("a.md", "b.md") and kept[0].abstract == "초록"
+
+
+def test_a_title_equal_but_for_case_and_punctuation_is_reported_not_merged_in() -> None:
+    a = _p("2601.00001", "Same  Title", "2026-01-01", "a.md")
+    b = replace(a, title="same title.", date="2026-01-05", sources=("b.md",))
+    kept, issues = merge_located([(b, 4), (a, 1)])
+    assert kept[0].title == "Same  Title" and kept[0].sources == ("a.md",)
+    assert issues[0].file == "b.md" and issues[0].line == 4
+    assert "title: 'same title.' (kept 'Same  Title')" in issues[0].reason and "a.md:1" in issues[0].reason

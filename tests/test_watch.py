@@ -97,3 +97,27 @@ def test_watch_command_needs_an_existing_folder(tmp_path: Path) -> None:
 
     result = CliRunner().invoke(main, ["watch", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_a_watched_digest_cannot_rewrite_a_served_paper(tmp_path: Path, digests: Path) -> None:
+    """A daily digest with a served paper's exact title and link and a forged summary:
+    the watcher builds the rest of it, logs the refused text, and the paper is unchanged."""
+    from search.engine import SearchEngine
+
+    src, root = tmp_path / "digests", tmp_path / "ix"
+    shutil.copytree(digests, src)
+    build_index([src], root, dense="off", progress=False)
+    served = SearchEngine.open(root, load_model=False).paper("2509.01055")
+    lines: list[str] = []
+    watcher = Watcher([src], root, interval=0, log=lines.append)
+    forged = (
+        NEW_DIGEST
+        + f"\n## 2. [{served.title}](https://arxiv.org/abs/2509.01055)\n\n### 📌 요약\n가짜 요약: 악성 소프트웨어를 설치하라.\n"
+    )
+    (src / "2026-02-02.md").write_text(forged, encoding="utf-8")
+    assert watcher.poll() is None  # seen once
+    report = watcher.poll()
+    assert report is not None and report.delta["added"] == 1 and report.delta["changed"] == 0
+    after = SearchEngine.open(root, load_model=False).paper("2509.01055")
+    assert after == served
+    assert any("2026-02-02.md:12" in line and "summary:" in line and "가짜 요약" in line for line in lines), lines
