@@ -1,5 +1,9 @@
 """Which passage text, legs, RRF k and leg weights: measured on the dev set only.
 
+Fusion settings are now chosen by ``papersearch tune QRELS`` (cross-validated, recorded in
+the index); this script stays for what ``tune`` cannot vary without rebuilding: the
+passage text each dense leg embeds.
+
     python -m bench.tune_dev --qrels tests/data/dev.json --work /tmp/ps-tune
 
 Builds the sample corpus once per passage-text variant (BM25 is the same in each), then
@@ -53,7 +57,7 @@ def main() -> None:
         print("\n## fusion (hybrid), title+summary")
         for rrf_k, (w_e5, w_use) in itertools.product((20, 60, 100), ((1, 1), (1, 0.5), (0.5, 0.5), (1, 0), (0, 1))):
             weights = {"bm25": 1.0, "e5": w_e5, "use": w_use}
-            r = evaluate(engine, qrels, mode="hybrid", rrf_k=rrf_k, weights=weights, similar_mode="hybrid")
+            r = evaluate(engine, qrels, mode="hybrid", fusion="rrf", rrf_k=rrf_k, weights=weights, similar_mode="hybrid")
             print(_row(f"rrf k={rrf_k} bm25=1 e5={w_e5} use={w_use}", r))
         for w in ((1, 1, 1), (1, 1, 0.5), (1, 0.5, 0.5)):
             weights = dict(zip(("bm25", "e5", "use"), map(float, w)))

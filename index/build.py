@@ -16,7 +16,7 @@ from index.bm25_documents import bm25_documents
 from index.corpus import Corpus, Texts
 from index.dense_build import DenseMode, load_encoders, write_leg
 from index.glossary_update import build_glossary
-from index.incremental import compare, read_served, served_order_first, served_records, write_papers
+from index.incremental import ServedBuild, compare, read_served, served_order_first, served_records, write_papers
 from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
 from index.progress import progress_enabled
@@ -166,6 +166,7 @@ def build_index(
                     "bm25": bm25_meta,
                     "dense_legs": legs_built,
                     "snippets": snippet_meta,
+                    **carried_fusion(served, ["bm25", *(leg["name"] for leg in legs_built)], log),
                 },
             )
             if gate is not None:
@@ -196,6 +197,21 @@ class Timings(dict[str, float]):
 
     def add(self, name: str, seconds: float) -> None:
         self[name] = self.get(name, 0.0) + seconds
+
+
+def carried_fusion(served: ServedBuild | None, legs: Sequence[str], log: Callable[[str], None]) -> dict[str, Any]:
+    """The served build's recorded fusion settings (``papersearch tune``), kept by every
+    rebuild, incremental, full or from ``watch``, as long as the legs they weigh are still
+    there; otherwise dropped, saying so (tune again)."""
+    fusion = (served.manifest.get("fusion") if served is not None else None) or None
+    if fusion is None:
+        return {}
+    gone = [leg for leg in (fusion.get("weights") or {}) if leg not in legs]
+    if gone:
+        log(f"the tuned fusion settings weigh leg(s) {', '.join(gone)} this build does not have: "
+            "dropped, the shipped default applies (run `papersearch tune` again)")
+        return {}
+    return {"fusion": fusion}
 
 
 def _count(n: int, noun: str) -> str:

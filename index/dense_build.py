@@ -14,6 +14,7 @@ from index.embed_cache import EmbeddingCache
 from index.incremental import Delta, ServedBuild
 from index.storage import append_file, atomic_file, atomic_path
 from search.encoders import Encoder, default_models, leg_name, load_encoder, parse_models, passage_text
+from search.dense import corpus_moments
 from search.errors import ModelUnavailable, PaperSearchError
 from search.layout import BuildFiles
 
@@ -160,4 +161,13 @@ def write_leg(
     if not extended:
         write_dense(cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show), vectors, faiss_index, spec)
     cache.save_papers(vectors)
+    write_moments(vectors, files.leg_moments(leg))
     return meta, cache.encode_seconds
+
+
+def write_moments(vectors_path: Path, moments_path: Path) -> None:
+    """The leg's mean and covariance (``search.dense.corpus_moments``): what z-score
+    fusion needs to place any query's similarities without scoring every paper."""
+    moments = corpus_moments(np.load(vectors_path, mmap_mode="r", allow_pickle=False))
+    with atomic_file(moments_path, binary=True) as f:
+        np.save(f, moments, allow_pickle=False)

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from search.dense import read_moments
 from search.errors import IndexCorrupt
 from search.layout import BuildFiles
 from search.milvus_store import (
@@ -119,7 +120,12 @@ def _publish(build_dir: Path, uri: str, alias: str, log: Callable[[str], None], 
     counted = int(client.get_collection_stats(name)["row_count"])
     if counted != report.papers:
         raise IndexCorrupt(f"Milvus collection {name} holds {counted} rows, not {report.papers}; alias not moved")
-    write_lexicon(client, name, {"manifest": manifest, "vocab": bm25.vocab, "df": bm25.df, "glossary": _glossary(files)})
+    # Each dense leg's corpus moments, as the local engine reads them: z-score fusion.
+    moments = {leg["name"]: read_moments(files.leg_moments(leg["name"]), vectors[leg["name"]]).tolist() for leg in legs}
+    write_lexicon(
+        client, name,
+        {"manifest": manifest, "vocab": bm25.vocab, "df": bm25.df, "glossary": _glossary(files), "moments": moments},
+    )
     client.load_collection(name)  # the first query after the swap should not pay for loading
     if previous is None:
         client.create_alias(name, alias)

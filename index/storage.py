@@ -17,12 +17,12 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from search.errors import BuildLocked, IndexCorrupt, IndexNotFound
-from search.layout import BUILDS_DIR, KEEP_BUILDS, NEXT_LINK_PREFIX, STAGING_PREFIX, BuildFiles, IndexLayout
+from search.layout import BUILDS_DIR, KEEP_BUILDS, NEXT_LINK_PREFIX, STAGING_PREFIX, BuildFiles, IndexLayout, read_json
 
 
 @contextlib.contextmanager
@@ -173,6 +173,22 @@ class StagedBuild:
         self.files = BuildFiles(final)
         collect_garbage(self.layout)
         return final
+
+
+def republish(layout: IndexLayout, change: Callable[[dict[str, Any]], dict[str, Any]]) -> str:
+    """The served build again as a new build whose manifest is ``change(manifest)``,
+    swapped in like any build (a running server reloads it; the old one stays until GC).
+    Every other file is hard-linked, not copied: a build's files are never written once
+    it is committed, so sharing them is safe and costs no disk."""
+    with BuildLock(layout), StagedBuild(layout) as stage:
+        current = layout.current_build()
+        stage.path.rmdir()
+        shutil.copytree(current, stage.path, copy_function=os.link)
+        manifest = change(read_json(BuildFiles(current).manifest))
+        stage.files.manifest.unlink()  # a link to the served manifest: never write through it
+        write_json(stage.files.manifest, {**manifest, "build_id": stage.build_id})
+        stage.commit()
+        return stage.build_id
 
 
 def collect_garbage(layout: IndexLayout, keep: int = KEEP_BUILDS) -> None:

@@ -120,9 +120,12 @@ class Watcher:
                 self.log(f"watch: problem in {issue.file}:{issue.line}: {issue.reason}")
             self.log("watch: not built; the served index is unchanged until the file(s) are fixed")
             return None
-        model, dense = self._settings()
+        model, dense, fields = self._settings()
         try:
-            report = build_index(self.sources, self.index_root, model=model, dense=dense, progress=False)  # type: ignore[arg-type]
+            report = build_index(
+                self.sources, self.index_root, model=model, dense=dense, progress=False,  # type: ignore[arg-type]
+                log=self.log, **({"passage_fields": fields} if fields else {}),
+            )
         except PaperSearchError as e:
             self.log(f"watch: build failed, the served index is unchanged: {e}")
             return None  # retried at the next change (or poll, for a held lock)
@@ -142,21 +145,24 @@ class Watcher:
         self.on_built(report)
         return report
 
-    def _settings(self) -> tuple[str | None, str]:
-        """The model and dense setting of the served build unless given: a daily build
-        must not switch a BM25-only index to dense, or dense to another model."""
+    def _settings(self) -> tuple[str | None, str, list[str] | None]:
+        """The models, dense setting and passage fields of the served build unless given: a daily build
+        must not switch a BM25-only index to dense, or its dense legs to other models (each
+        leg's manifest entry names what built it: ``e5``, ``use``, a hub id or a folder)."""
         if self.model is not None or self.dense != "auto":
-            return self.model, self.dense
+            return self.model, self.dense, None
         try:
             manifest = BuildFiles(IndexLayout(self.index_root).current_build()).read_manifest()
         except PaperSearchError:
-            return None, "auto"  # no served build yet: the build's own defaults
-        dense = manifest.get("dense")
-        if isinstance(dense, dict) and dense.get("model"):
-            return str(dense["model"]), "auto"
-        if manifest.get("dense_legs"):
-            return None, "auto"
-        return None, "off"
+            return None, "auto", None  # no served build yet: the build's own defaults
+        legs = manifest.get("dense_legs") or []
+        if not legs:
+            return None, "off", None
+        # "required": a leg whose model no longer loads fails the daily build (logged,
+        # retried) instead of quietly publishing an index without that leg. The legs'
+        # passage text too: another text would re-embed every paper.
+        models = ",".join(str(leg.get("source") or leg["name"]) for leg in legs)
+        return models, "required", list(legs[0].get("text_fields") or []) or None
 
     def _problems(self, paths: list[str], now: Snapshot) -> list[ParseIssue]:
         issues: list[ParseIssue] = []

@@ -134,6 +134,7 @@ def create_app(
             "modes": engine.modes,
             "model": ", ".join(m["model"] for m in engine.leg_meta.values()) or None,
             "model_notice": engine.model_notice,
+            "fusion": engine.fusion.to_dict(),
             "build_id": engine.build_id,
             "built_at": engine.manifest.get("built_at"),
             "loaded_at": dt.datetime.fromtimestamp(served.loaded_at, dt.timezone.utc).isoformat(timespec="seconds"),

@@ -6,7 +6,7 @@ can switch between ``papersearch search --json`` and ``/api/search`` without cha
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
@@ -143,6 +143,13 @@ class StartOut(BaseModel):
     papers: int
 
 
+class FusionOut(BaseModel):
+    method: Literal["zscore", "dbsf", "rrf", "weighted"]
+    rrf_k: int
+    weights: dict[str, float] = Field(description="Per-leg weights; a leg not named weighs 1.")
+    tuned: dict[str, Any] | None = Field(None, description="How `papersearch tune` chose them; absent for the shipped default.")
+
+
 class HealthOut(BaseModel):
     status: Literal["ok"]
     papers: int
@@ -152,6 +159,7 @@ class HealthOut(BaseModel):
     modes: list[str] = Field(description="Modes this index answers as asked; others fall back to BM25 with a notice.")
     model: str | None = Field(description="The dense legs' models, comma-separated.")
     model_notice: str | None
+    fusion: FusionOut = Field(description="How searches fuse the legs unless a request says otherwise.")
     build_id: str
     built_at: str | None
     loaded_at: str

@@ -14,18 +14,21 @@ give the same answers.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from papersearch.api_models import CleanStr, Mode, Sort
 from search.engine_holder import EngineHolder, Served
+from search.errors import InvalidQuery
 from search.filters import Filters, parse_date
+from search.fusion import FUSIONS
+from search.fusion_settings import MAX_RRF_K, parse_weights
 from search.query_limits import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS
 from search.results import SearchResponse
 
@@ -49,6 +52,27 @@ class SearchQuery(BaseModel):
     date_to: str | None = Field(None, description="Only papers up to this date (YYYY-MM-DD).", json_schema_extra=DATE)
     min_upvotes: int | None = Field(None, ge=0, le=MAX_UPVOTES)
     sort: Sort = Field("relevance", description="relevance, newest or upvotes (most first) among the matches.")
+    fusion: Literal[FUSIONS] | None = Field(  # type: ignore[valid-type]
+        None, description="How the legs merge: zscore, dbsf, rrf or weighted (default: the index's; GET /api/health shows it)."
+    )
+    rrf_k: int | None = Field(None, ge=0, le=MAX_RRF_K, description="RRF's k (default: the index's, 60).")
+    weights: str | None = Field(
+        None, max_length=200, pattern=r"^[^=,]+=[^=,]+(,[^=,]+=[^=,]+)*$",
+        description="Per-leg weights, e.g. bm25=1,e5=1,use=0.5 (a leg not named weighs 1; default: the index's).",
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_weights(value)
+            except InvalidQuery as e:
+                raise ValueError(str(e)) from None
+        return value
+
+    def fusion_weights(self) -> dict[str, float] | None:
+        return None if self.weights is None else parse_weights(self.weights)
 
     def filters(self) -> Filters:
         """Raises InvalidQuery for a date that is not a calendar date."""
@@ -73,7 +97,10 @@ def with_snippets(served: Served, resp: SearchResponse, query_terms: set[str]) -
 def answer(served: Served, params: SearchQuery, filters: Filters) -> tuple[bytes, dict[str, str]]:
     """The JSON body of a search and its headers."""
     t0 = time.perf_counter()
-    resp = served.engine.search(params.q, k=params.k, mode=params.mode, offset=params.offset, filters=filters, sort=params.sort)
+    resp = served.engine.search(
+        params.q, k=params.k, mode=params.mode, offset=params.offset, filters=filters, sort=params.sort,
+        fusion=params.fusion, rrf_k=params.rrf_k, weights=params.fusion_weights(),
+    )
     t1 = time.perf_counter()
     body = with_snippets(served, resp, set(resp.terms))  # the engine's own analysis of q
     t2 = time.perf_counter()

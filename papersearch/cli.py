@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from papersearch.cli_index import index_group
+from papersearch.cli_index import index_group, tune_cmd
 from papersearch.cli_query import eval_cmd, info_cmd, models_cmd, search_cmd, similar_cmd
 from papersearch.cli_serve import serve_cmd, watch_cmd
 
@@ -29,7 +29,7 @@ def main() -> None:
     """
 
 
-for command in (index_group, search_cmd, similar_cmd, info_cmd, eval_cmd, watch_cmd, models_cmd, serve_cmd):
+for command in (index_group, search_cmd, similar_cmd, info_cmd, eval_cmd, tune_cmd, watch_cmd, models_cmd, serve_cmd):
     main.add_command(command)
 
 if __name__ == "__main__":

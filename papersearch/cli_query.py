@@ -50,8 +50,8 @@ def search_cmd(
     k: int,
     offset: int,
     mode: str,
-    fusion: str,
-    rrf_k: int,
+    fusion: str | None,
+    rrf_k: int | None,
     weights: dict[str, float] | None,
     date_from: str | None,
     date_to: str | None,
@@ -143,6 +143,10 @@ def info_cmd(index_root: Path | None, engine: str, milvus_uri_: str | None, as_j
         build = layout.current_build()
         manifest = BuildFiles(build).read_manifest()
         data, where = {"engine": "local", "index": str(layout.root), "build": build.name, **manifest}, f"{layout.root} (build {build.name})"
+    from search.fusion_settings import FusionSettings
+
+    fusion = FusionSettings.from_manifest(manifest)
+    data["fusion"] = fusion.to_dict()  # the settings searches use (the shipped default when none are recorded)
     if as_json:
         print_json(data)
         return
@@ -156,6 +160,7 @@ def info_cmd(index_root: Path | None, engine: str, milvus_uri_: str | None, as_j
         click.echo(f"dense:    {leg['name']}: {leg['model']} ({leg['backend']} {leg['version']}, {leg['dim']}-d, {leg['index']['type']})")
     if not legs:
         click.echo("dense:    off (BM25 only)")
+    click.echo(f"fusion:   {fusion.describe()}")
 
 
 @click.command("eval")
@@ -171,7 +176,7 @@ def info_cmd(index_root: Path | None, engine: str, milvus_uri_: str | None, as_j
 @json_option
 @domain_errors
 def eval_cmd(
-    qrels: Path, index_root: Path | None, mode: str, k: int, fusion: str, rrf_k: int,
+    qrels: Path, index_root: Path | None, mode: str, k: int, fusion: str | None, rrf_k: int | None,
     weights: dict[str, float] | None, similar_mode: str | None, model: str | None, as_json: bool,
 ) -> None:
     """Score the index on a relevance set: nDCG@10, MRR@10, Recall@10 by kind and language.

@@ -13,6 +13,9 @@ from typing import Any, TypeVar
 
 import click
 
+from search.errors import InvalidQuery
+from search.fusion import FUSIONS
+from search.fusion_settings import MAX_RRF_K, parse_weights
 from search.layout import default_index_root
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,8 +37,11 @@ index_option = click.option(
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 no_dense_option = click.option("--no-dense", is_flag=True, help="Build BM25 only; do not load an embedding model.")
 mode_option = click.option("--mode", default="hybrid", show_default=True, help=MODE_HELP)
-fusion_option = click.option("--fusion", type=click.Choice(["rrf", "weighted"]), default="rrf", show_default=True)
-rrf_k_option = click.option("--rrf-k", type=click.IntRange(0, 10_000), default=60, show_default=True, help="RRF constant k.")
+fusion_option = click.option(
+    "--fusion", type=click.Choice(FUSIONS), default=None,
+    help="How the legs' rankings merge (default: the index's, see `papersearch info`; shipped: zscore).",
+)
+rrf_k_option = click.option("--rrf-k", type=click.IntRange(0, MAX_RRF_K), default=None, help="RRF constant k (default: the index's, 60).")
 
 
 def k_option(help: str | None = None) -> Callable[[F], F]:
@@ -74,24 +80,18 @@ def engine_options(fn: F) -> F:
 
 
 def _weights(_ctx: Any, _param: Any, value: str | None) -> dict[str, float] | None:
-    """``bm25=1,e5=1,use=0.5`` → per-leg fusion weights."""
+    """``bm25=1,e5=1,use=0.5`` → per-leg fusion weights (the engine checks the leg names)."""
     if not value:
         return None
-    out: dict[str, float] = {}
-    for part in value.split(","):
-        name, sep, num = part.partition("=")
-        try:
-            out[name.strip()] = float(num)
-        except ValueError:
-            raise click.BadParameter(f"{part!r}: use LEG=NUMBER, e.g. bm25=1,e5=1,use=0.5") from None
-        if not sep or not name.strip() or not out[name.strip()] >= 0:
-            raise click.BadParameter(f"{part!r}: use LEG=NUMBER with a number >= 0")
-    return out
+    try:
+        return parse_weights(value)
+    except InvalidQuery as e:
+        raise click.BadParameter(str(e)) from None
 
 
 weights_option = click.option(
     "--weights", callback=_weights, default=None,
-    help="Per-leg fusion weights, e.g. bm25=1,e5=1,use=0.5 (a leg not named weighs 1; default: the engine's).",
+    help="Per-leg fusion weights, e.g. bm25=1,e5=1,use=0.5 (a leg not named weighs 1; default: the index's).",
 )
 
 

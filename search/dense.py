@@ -9,13 +9,36 @@ import numpy as np
 
 from search.encoders import Encoder
 from search.errors import IndexCorrupt, ModelUnavailable
+from search.fusion import LegStats
 from search.records import ScoredId
+
+# Rows the corpus moments are estimated from: a mean and a covariance need no more than
+# this to be exact to ~1% for a 512-d leg, and 1M rows would cost 1M × d² flops.
+MOMENT_ROWS = 20_000
+
+
+def corpus_moments(vectors: np.ndarray) -> np.ndarray:
+    """A leg's vectors' mean (row 0) and covariance (rows 1..d), float64, from up to
+    ``MOMENT_ROWS`` evenly spaced rows: with them any query's mean and variance of
+    similarity over the whole corpus is ``q·μ`` and ``qᵀΣq``, without scoring a paper."""
+    n = vectors.shape[0]
+    step = max(1, -(-n // MOMENT_ROWS))
+    sample = np.asarray(vectors[::step], dtype=np.float64)
+    if sample.shape[0] == 0:
+        return np.zeros((vectors.shape[1] + 1, vectors.shape[1]))
+    mean = sample.mean(axis=0)
+    centred = sample - mean
+    cov = centred.T @ centred / sample.shape[0]
+    return np.vstack([mean[None, :], cov])
 
 
 class DenseRetriever:
     """One encoder's vectors: ``name`` is the leg's name (``e5``, ``use``, ...)."""
 
-    def __init__(self, name: str, vectors_path: Path, faiss_path: Path, ids: list[str], spec: dict[str, Any]):
+    def __init__(
+        self, name: str, vectors_path: Path, faiss_path: Path, ids: list[str], spec: dict[str, Any],
+        moments_path: Path | None = None,
+    ):
         import faiss
 
         self.name = name
@@ -36,6 +59,7 @@ class DenseRetriever:
             )
         if spec.get("type") == "hnsw":
             self.index.hnsw.efSearch = int(spec.get("efSearch", 128))
+        self.moments = read_moments(moments_path, self.vectors)
         self.ids = ids
         self.encoder: Encoder | None = None
         self.notice: str | None = "embedding model not loaded"  # why it cannot answer queries
@@ -45,9 +69,21 @@ class DenseRetriever:
         return self.encoder is not None
 
     def retrieve(self, query: str, k: int) -> list[ScoredId]:
+        return self.rank(query, k)[0]
+
+    def rank(self, query: str, k: int) -> tuple[list[ScoredId], LegStats]:
+        """The best ``k`` hits and the query's similarity distribution over the corpus."""
         if self.encoder is None:
             raise ModelUnavailable(f"dense leg {self.name!r}: {self.notice}")
-        return self.search_vector(self.encoder.encode_query(query), k)
+        return self.rank_vector(self.encoder.encode_query(query), k)
+
+    def rank_vector(self, vector: np.ndarray, k: int, exclude_row: int | None = None) -> tuple[list[ScoredId], LegStats]:
+        hits = self.search_vector(vector, k, exclude_row)
+        return hits, self.stats(vector, hits)
+
+    def stats(self, vector: np.ndarray, hits: list[ScoredId]) -> LegStats:
+        return similarity_stats(self.moments, vector, hits)
+
 
     def search_vector(self, vector: np.ndarray, k: int, exclude_row: int | None = None) -> list[ScoredId]:
         k = min(k + (exclude_row is not None), len(self.ids))
@@ -62,3 +98,28 @@ class DenseRetriever:
 
     def vector(self, row: int) -> np.ndarray:
         return np.asarray(self.vectors[row], dtype=np.float32)
+
+
+def similarity_stats(moments: np.ndarray, vector: object, hits: list[ScoredId]) -> LegStats:
+    """Mean ``q·μ`` and deviation ``√(qᵀΣq)`` of a query's similarities to every paper
+    (``moments``: ``corpus_moments``); a paper not listed stands at the last listed score
+    (the list is best-first). Shared by the local and the Milvus engines."""
+    q = np.asarray(vector, dtype=np.float64).reshape(-1)
+    mean = float(moments[0] @ q)
+    var = float(q @ moments[1:] @ q)
+    floor = hits[-1].score if hits else mean
+    return LegStats(mean, float(np.sqrt(max(var, 0.0))), floor)
+
+
+def read_moments(path: Path | None, vectors: np.ndarray) -> np.ndarray:
+    """A leg's stored moments; computed here for a build made before they were stored (or
+    with the file unreadable): the same numbers, once per load."""
+    dim = vectors.shape[1]
+    if path is not None and path.exists():
+        try:
+            moments = np.load(path, allow_pickle=False)
+            if moments.shape == (dim + 1, dim) and np.isfinite(moments).all():
+                return np.asarray(moments, dtype=np.float64)
+        except (OSError, ValueError):
+            pass
+    return corpus_moments(vectors)

@@ -7,7 +7,7 @@ by default).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,18 +17,21 @@ from search.encoders import Encoder
 from search.errors import InvalidQuery, PaperNotFound
 from search.expansion import Expander
 from search.filters import Filters
-from search.fusion import DEFAULT_RRF_K, fuse
+from search.fusion import LegStats, fuse
+from search.fusion_settings import FusionSettings, check_weight_legs
 from search.layout import BuildFiles, IndexLayout, read_json
+from search.more_like_this import mlt_terms, term_counts
+from search.snippet_spans import StoredSpans
+from search.snippets import snippet_fields
 from search.legs import LEG_POOL, LegPlan, answered_modes, attach_encoders, plan_legs
 from search.query_limits import (
     CANDIDATES,
-    DEFAULT_WEIGHTS,
     MAX_QUERY_CHARS,
     MAX_TEXT_CHARS,
     MLT_CHARS,
+    SIMILAR_FUSION,
     SIMILAR_MODE,
     SIMILAR_WEIGHTS,
-    check_fusion,
     check_page,
     check_text,
 )
@@ -60,14 +63,20 @@ class SearchEngine:
         self.ids = [p.id for p in self.papers]
         self.row_of = {pid: i for i, pid in enumerate(self.ids)}
         self.bm25 = BM25Retriever(self.files.bm25, self.ids, self.tokenizer)
+        # Each paper's body morphemes, memory-mapped: "more like this" reads them, not Kiwi.
+        self.spans = StoredSpans.open(self.files)
         # The mined Korean↔English term bridge; builds made without one expand nothing.
         glossary = read_json(self.files.glossary) if self.files.glossary.exists() else None
         self.expander = Expander(glossary, self.bm25.document_frequency, len(self.ids))
         self.leg_meta: dict[str, dict[str, Any]] = {m["name"]: m for m in self.manifest.get("dense_legs") or ()}
         self.dense_legs: dict[str, DenseRetriever] = {
-            name: DenseRetriever(name, self.files.leg_vectors(name), self.files.leg_faiss(name), self.ids, meta["index"])
+            name: DenseRetriever(
+                name, self.files.leg_vectors(name), self.files.leg_faiss(name), self.ids, meta["index"], self.files.leg_moments(name)
+            )
             for name, meta in self.leg_meta.items()
         }
+        # How this index fuses by default: tuned and recorded, or the shipped default.
+        self.fusion = FusionSettings.from_manifest(self.manifest)
         attach_encoders(self.dense_legs, self.leg_meta, model, load_model, encoders)
 
     @classmethod
@@ -119,16 +128,19 @@ class SearchEngine:
         k: int = 10,
         mode: str = "hybrid",
         offset: int = 0,
-        fusion: str = "rrf",
-        rrf_k: int = DEFAULT_RRF_K,
+        fusion: str | None = None,
+        rrf_k: int | None = None,
         weights: Mapping[str, float] | None = None,
         filters: Filters = Filters(),
         sort: str = "relevance",
     ) -> SearchResponse:
-        """``sort``: relevance, newest or upvotes (see ``search/sorting.py``)."""
+        """``sort``: relevance, newest or upvotes (see ``search/sorting.py``). ``fusion``,
+        ``rrf_k``, ``weights``: None takes the index's (``self.fusion``)."""
         query = check_text(query, "query", MAX_QUERY_CHARS)
         check_page(k, offset)
-        check_fusion(fusion)
+        settings = self.fusion.asked(fusion, rrf_k, weights)
+        if weights is not None:
+            check_weight_legs(weights, ["bm25", *self.dense_legs])
         check_sort(sort)
         plan = self._plan(mode, ready=self.ready_legs)
         if filters or (sort != "relevance" and plan.legs == ("bm25",)):
@@ -137,28 +149,36 @@ class SearchEngine:
             depth = max(CANDIDATES, k + offset)  # fusion needs each leg's deeper ranks
         else:
             depth = k + offset  # one leg's own order is the answer: rank only the page
-        rankings: dict[str, list[ScoredId]] = {}
-        total: int | None = None
-        dense_names = [leg for leg in plan.legs if leg != "bm25"]
-        # The encoders' forward passes and FAISS release the GIL: the dense legs run side by
-        # side with each other and with the query's analysis and BM25 (see LEG_POOL), so a
-        # hybrid query waits for the slowest leg, not for their sum. A lone leg runs here.
-        pending = {
-            leg: LEG_POOL.submit(self.dense_legs[leg].retrieve, query, depth)
-            for leg in dense_names
-            if len(plan.legs) > 1
-        }
-        terms = self.query_terms(query)
-        if "bm25" in plan.legs:
-            rankings["bm25"], total = self.bm25.search_terms(terms, depth)
-        for leg in dense_names:
-            rankings[leg] = pending[leg].result() if leg in pending else self.dense_legs[leg].retrieve(query, depth)
-            total = len(self.ids)  # every paper has a similarity
-        rankings = {leg: rankings[leg] for leg in plan.legs}  # fused in the plan's order
+        rankings, stats, total, terms = self.run_legs(query, plan.legs, depth)
         if len(plan.legs) > 1 or filters or (sort != "relevance" and "bm25" not in plan.legs):
             total = None  # the fused pool, counted after filtering; a sorted dense answer is its pool
-        fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=DEFAULT_WEIGHTS if weights is None else weights)
+        fused = fuse(rankings, settings.method, rrf_k=settings.rrf_k, weights=settings.weights, stats=stats)
         return self._respond(query, mode, plan, rankings, fused, k, offset, filters, terms, total, sort)
+
+    def run_legs(
+        self, query: str, legs: Sequence[str], depth: int
+    ) -> tuple[dict[str, list[ScoredId]], dict[str, LegStats], int | None, dict[str, float]]:
+        """Each leg's best ``depth`` hits (in ``legs``' order, the order they are fused in),
+        their corpus-wide score distributions when several legs are fused, the number of
+        papers matched (BM25's count; every paper for a dense leg), and the query's BM25
+        terms (analysed while the dense legs encode)."""
+        rankings: dict[str, list[ScoredId]] = {}
+        stats: dict[str, LegStats] = {}
+        total: int | None = None
+        dense_names = [leg for leg in legs if leg != "bm25"]
+        # The encoders' forward passes and FAISS release the GIL: the dense legs run side by
+        # side with each other and with BM25 (see LEG_POOL), so a hybrid query waits for
+        # the slowest leg, not for their sum. A lone leg runs here.
+        pending = {leg: LEG_POOL.submit(self.dense_legs[leg].rank, query, depth) for leg in dense_names if len(legs) > 1}
+        terms = self.query_terms(query)
+        if "bm25" in legs:
+            rankings["bm25"], total, bm25_stats = self.bm25.rank_terms(terms, depth, stats=len(legs) > 1)
+            if bm25_stats is not None:
+                stats["bm25"] = bm25_stats
+        for leg in dense_names:
+            rankings[leg], stats[leg] = pending[leg].result() if leg in pending else self.dense_legs[leg].rank(query, depth)
+            total = len(self.ids)  # every paper has a similarity
+        return {leg: rankings[leg] for leg in legs}, stats, total, terms
 
     def encodes_query(self, mode: str) -> bool:
         """Whether a search in ``mode`` runs a dense leg (an encoder's forward pass and an
@@ -190,16 +210,20 @@ class SearchEngine:
         plan = self._plan(mode, ready=ready)
         depth = max(CANDIDATES, k) + 1
         rankings: dict[str, list[ScoredId]] = {}
+        stats: dict[str, LegStats] = {}
+        row = self.row_of[exclude] if exclude is not None else None
         for leg in plan.legs:
             if leg == "bm25":
-                rankings["bm25"] = [h for h in self.bm25.retrieve(mlt_text, depth) if h.id != exclude]
-            elif exclude is not None:
-                row = self.row_of[exclude]
+                stored = self.spans.paper_terms(row) if row is not None and self.spans is not None else None
+                terms = similar_terms(paper, mlt_text, self.tokenizer, self.bm25.document_frequency, len(self.ids), stored)
+                hits, _total, stats["bm25"] = self.bm25.rank_terms(terms, depth)
+                rankings["bm25"] = [h for h in hits if h.id != exclude]
+            elif row is not None:
                 retriever = self.dense_legs[leg]
-                rankings[leg] = retriever.search_vector(retriever.vector(row), depth, exclude_row=row)
+                rankings[leg], stats[leg] = retriever.rank_vector(retriever.vector(row), depth, exclude_row=row)
             else:
-                rankings[leg] = self.dense_legs[leg].retrieve(mlt_text, depth)
-        fused = fuse(rankings, "rrf", rrf_k=DEFAULT_RRF_K, weights=SIMILAR_WEIGHTS if weights is None else weights)
+                rankings[leg], stats[leg] = self.dense_legs[leg].rank(mlt_text, depth)
+        fused = fuse(rankings, SIMILAR_FUSION, weights=SIMILAR_WEIGHTS if weights is None else weights, stats=stats)
         return self._respond(source, mode, plan, rankings, fused, k, 0, Filters(), {}, None)
 
     # -- helpers --------------------------------------------------------------------
@@ -253,5 +277,21 @@ def similar_source(
 
 
 def more_like_this_text(paper: Paper) -> str:
-    """What BM25 more-like-this reads for a stored paper: what its dense legs embed."""
+    """A stored paper's text as a similar-papers source: what its dense legs embed."""
     return f"{paper.title}\n{paper.summary}"
+
+
+def similar_terms(
+    paper: Paper | None, text: str, tokenizer: KiwiTokenizer, document_frequency: Callable[[str], int], papers: int,
+    stored: list[str] | None = None,
+) -> dict[str, float]:
+    """BM25's query for papers like ``paper`` (its title and every snippet field: the
+    whole record, ``stored`` its body's morphemes when the build kept them) or like
+    ``text``: the tf·idf-chosen terms of ``search.more_like_this``. Shared by the local and
+    the Milvus engines."""
+    if paper is None:
+        counts = term_counts(tokenizer.tokenize(text))
+    else:
+        body = stored if stored is not None else [t for _name, field in snippet_fields(paper) for t in tokenizer.tokenize(field)]
+        counts = term_counts(tokenizer.tokenize(paper.title), body)
+    return mlt_terms(counts, document_frequency, papers)

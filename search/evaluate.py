@@ -16,7 +16,6 @@ from typing import Any
 
 from search.engine import SearchEngine
 from search.errors import InvalidQuery
-from search.fusion import DEFAULT_RRF_K
 from search.query_limits import SIMILAR_MODE
 
 
@@ -98,8 +97,8 @@ def evaluate(
     qrels: Mapping[str, Any],
     mode: str = "hybrid",
     k: int = 10,
-    fusion: str = "rrf",
-    rrf_k: int = DEFAULT_RRF_K,
+    fusion: str | None = None,
+    rrf_k: int | None = None,
     weights: Mapping[str, float] | None = None,
     similar_mode: str | None = None,
 ) -> dict[str, Any]:

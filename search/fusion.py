@@ -1,17 +1,54 @@
 """Rank fusion: pure functions over ranked lists, no I/O, no models.
 
-Reciprocal rank fusion is the default because BM25 scores and cosine similarities live
-on different scales; RRF only looks at ranks. The weighted combination min-max normalises
-each list first, guarding the single-hit and all-equal cases where the range is zero.
+BM25 scores and cosine similarities live on different scales, so each fusion first puts
+the legs on one:
+
+* ``zscore`` (the default): each leg's score as standard deviations above that leg's mean
+  score *over the whole corpus* for this query (``LegStats``, which each retriever
+  reports: BM25 from its score array, a dense leg from its vectors' stored mean and
+  covariance), summed with per-leg weights. A BM25 hit many deviations out (a rare
+  acronym, an exact title) outweighs a dense leg's mild preference, and the other way
+  round, which rank-only RRF cannot see: its 1st and 20th places differ by little.
+* ``dbsf``: Qdrant's distribution-based score fusion: each leg's scores over its own
+  returned list, mapped from mean ± 3σ onto 0..1 (clipped), summed.
+* ``rrf``: reciprocal rank fusion, ranks only.
+* ``weighted``: min-max normalised scores, summed.
+
+Every normaliser guards the degenerate lists (one hit, all scores equal: no spread) and
+never produces NaN.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from search.records import FusedHit, LegScore, ScoredId
 
 DEFAULT_RRF_K = 60
+FUSIONS = ("zscore", "dbsf", "rrf", "weighted")
+DEFAULT_FUSION = "zscore"
+
+
+@dataclass(frozen=True)
+class LegStats:
+    """One leg's scores over the whole corpus for one query: their mean and standard
+    deviation, and the score that stands for a paper the leg did not list (its last
+    listed score when the list was cut short, else what an unmatched paper scores)."""
+
+    mean: float
+    std: float
+    floor: float
+
+    @classmethod
+    def of(cls, total: float, squares: float, n: int, floor: float) -> "LegStats":
+        """From the sum and the sum of squares of ``n`` scores."""
+        if n <= 0:
+            return cls(0.0, 0.0, floor)
+        mean = total / n
+        var = max(squares / n - mean * mean, 0.0)  # rounding can make it a hair negative
+        return cls(mean, math.sqrt(var), floor)
 
 
 def _legs(rankings: Mapping[str, Sequence[ScoredId]]) -> tuple[dict[str, dict[str, LegScore | None]], dict[str, int]]:
@@ -88,6 +125,55 @@ def weighted_fusion(
 
 
 
+def zscore_fusion(
+    rankings: Mapping[str, Sequence[ScoredId]],
+    stats: Mapping[str, LegStats],
+    weights: Mapping[str, float] | None = None,
+) -> list[FusedHit]:
+    """score(d) = Σ_leg weight_leg × (score_leg(d) − mean_leg) / std_leg, a paper a leg did
+    not list taking that leg's ``floor``. A leg with no spread (std 0, or no stats)
+    adds 0 to every paper: it cannot tell them apart."""
+    legs, best = _legs(rankings)
+    parts: list[tuple[str, float, float, float]] = []  # leg, weight / std, mean, floor
+    for leg in rankings:
+        st = stats.get(leg)
+        weight = (weights or {}).get(leg, 1.0)
+        if st is not None and st.std > 0 and math.isfinite(st.std) and weight:
+            parts.append((leg, weight / st.std, st.mean, st.floor))
+    scores: dict[str, float] = {}
+    for pid, by_leg in legs.items():
+        score = 0.0  # summed in the legs' order: the same float every time
+        for leg, scale, mean, floor in parts:
+            hit = by_leg[leg]
+            score += scale * ((hit.score if hit is not None else floor) - mean)
+        scores[pid] = score
+    return _ordered(scores, legs, best)
+
+
+def dbsf_fusion(
+    rankings: Mapping[str, Sequence[ScoredId]],
+    weights: Mapping[str, float] | None = None,
+) -> list[FusedHit]:
+    """Qdrant's DBSF: score(d) = Σ_leg weight_leg × clip((s − (μ − 3σ)) / 6σ, 0, 1), μ and
+    σ over the leg's own returned list; a leg that missed d adds 0. A list with no spread
+    counts its hits as 0.5 (the middle of the range)."""
+    legs, best = _legs(rankings)
+    norm: dict[str, dict[str, float]] = {}
+    for leg, hits in rankings.items():
+        if not hits:
+            continue
+        values = [h.score for h in hits]
+        st = LegStats.of(sum(values), sum(v * v for v in values), len(values), 0.0)
+        lo, span = st.mean - 3 * st.std, 6 * st.std
+        norm[leg] = {
+            h.id: (0.5 if span <= 0 else min(1.0, max(0.0, (h.score - lo) / span))) for h in reversed(hits)
+        }  # reversed: a repeated id keeps its first (best) score
+    scores = {
+        pid: sum((weights or {}).get(leg, 1.0) * norm[leg].get(pid, 0.0) for leg in norm) for pid in legs
+    }
+    return _ordered(scores, legs, best)
+
+
 def single_leg(rankings: Mapping[str, Sequence[ScoredId]]) -> list[FusedHit]:
     """One leg asked: its own order and scores pass through (a repeated id keeps its first)."""
     ((leg, hits),) = rankings.items()
@@ -103,15 +189,33 @@ def single_leg(rankings: Mapping[str, Sequence[ScoredId]]) -> list[FusedHit]:
 
 def fuse(
     rankings: Mapping[str, Sequence[ScoredId]],
-    method: str = "rrf",
+    method: str = DEFAULT_FUSION,
     rrf_k: int = DEFAULT_RRF_K,
     weights: Mapping[str, float] | None = None,
+    stats: Mapping[str, LegStats] | None = None,
 ) -> list[FusedHit]:
-    """Merge the legs' rankings; a single leg is returned as it ranked."""
+    """Merge the legs' rankings; a single leg is returned as it ranked. ``stats``: each
+    leg's corpus-wide score distribution, which ``zscore`` needs (a leg without stats is
+    normalised over its own list, as DBSF does)."""
     if len(rankings) == 1:
         return single_leg(rankings)
+    if method == "zscore":
+        return zscore_fusion(rankings, {**list_stats(rankings), **(stats or {})}, weights=weights)
+    if method == "dbsf":
+        return dbsf_fusion(rankings, weights=weights)
     if method == "rrf":
         return reciprocal_rank_fusion(rankings, k=rrf_k, weights=weights)
     if method == "weighted":
         return weighted_fusion(rankings, weights=weights)
-    raise ValueError(f"unknown fusion {method!r}: use rrf or weighted")
+    raise ValueError(f"unknown fusion {method!r}: use one of {', '.join(FUSIONS)}")
+
+
+def list_stats(rankings: Mapping[str, Sequence[ScoredId]]) -> dict[str, LegStats]:
+    """Each leg's distribution over its own returned list (the fallback when a retriever
+    reports no corpus-wide one); a paper it did not list takes its lowest listed score."""
+    out: dict[str, LegStats] = {}
+    for leg, hits in rankings.items():
+        if hits:
+            values = [h.score for h in hits]
+            out[leg] = LegStats.of(sum(values), sum(v * v for v in values), len(values), min(values))
+    return out

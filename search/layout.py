@@ -19,6 +19,7 @@ An index root holds every build and points at the served one with a symlink::
         dense/<leg>/           one folder per dense leg (none in BM25-only builds)
           vectors.npy          the leg's normalised float32 embeddings, row-aligned
           faiss.index          FAISS index over them
+          moments.npy          the vectors' mean and covariance (z-score fusion, search/fusion.py)
         snippets/              each snippet field's kept morphemes, row-aligned with
           terms.npy  starts.npy  lengths.npy   papers.jsonl: highlighting reads them
           field_offsets.npy  paper_fields.npy  instead of running Kiwi per request, and
@@ -52,6 +53,7 @@ BM25_DIR = "bm25"
 DENSE_DIR = "dense"
 VECTORS = "vectors.npy"
 FAISS_INDEX = "faiss.index"
+MOMENTS = "moments.npy"  # the leg's vectors' mean (row 0) and covariance: z-score fusion
 GLOSSARY = "glossary.json"
 SNIPPETS_DIR = "snippets"
 # Kept morphemes of every snippet field, flat: term id (int32), start (int32) and length
@@ -149,6 +151,9 @@ class BuildFiles:
 
     def leg_faiss(self, leg: str) -> Path:
         return self.path / DENSE_DIR / leg / FAISS_INDEX
+
+    def leg_moments(self, leg: str) -> Path:
+        return self.path / DENSE_DIR / leg / MOMENTS
 
     glossary = property(lambda self: self.path / GLOSSARY)
     paper_hashes = property(lambda self: self.path / PAPER_HASHES)

@@ -18,11 +18,13 @@ from types import SimpleNamespace
 from typing import Any
 
 from search.encoders import Encoder
-from search.engine import SearchEngine, similar_source
+from search.engine import SearchEngine, similar_source, similar_terms
 from search.errors import InvalidQuery, PaperNotFound
 from search.expansion import Expander
 from search.filters import Filters
-from search.fusion import DEFAULT_RRF_K, fuse
+from search.dense import similarity_stats
+from search.fusion import LegStats, fuse
+from search.fusion_settings import FusionSettings, check_weight_legs
 from search.legs import LEG_POOL, LegPlan, attach_encoders, plan_legs
 from search.milvus_parts import CollectionReads, MilvusLeg, PaperIds
 from search.milvus_store import (
@@ -37,11 +39,10 @@ from search.milvus_store import (
 )
 from search.query_limits import (
     CANDIDATES,
-    DEFAULT_WEIGHTS,
     MAX_QUERY_CHARS,
+    SIMILAR_FUSION,
     SIMILAR_MODE,
     SIMILAR_WEIGHTS,
-    check_fusion,
     check_page,
     check_text,
 )
@@ -90,7 +91,9 @@ class MilvusEngine:
         self.paper_count = int(self.manifest["papers"])
         self.expander = Expander(lexicon.get("glossary"), self.document_frequency, self.paper_count)
         self.leg_meta: dict[str, dict[str, Any]] = {m["name"]: m for m in self.manifest.get("dense_legs") or ()}
-        self.dense_legs: dict[str, MilvusLeg] = {name: MilvusLeg(meta) for name, meta in self.leg_meta.items()}
+        moments = lexicon.get("moments") or {}
+        self.dense_legs: dict[str, MilvusLeg] = {name: MilvusLeg(meta, moments.get(name)) for name, meta in self.leg_meta.items()}
+        self.fusion = FusionSettings.from_manifest(self.manifest)
         self._ids: list[str] | None = None
         attach_encoders(self.dense_legs, self.leg_meta, model, load_model, encoders)
 
@@ -144,15 +147,17 @@ class MilvusEngine:
     # -- search ---------------------------------------------------------------------
 
     def search(
-        self, query: str, k: int = 10, mode: str = "hybrid", offset: int = 0, fusion: str = "rrf",
-        rrf_k: int = DEFAULT_RRF_K, weights: Mapping[str, float] | None = None, filters: Filters = Filters(),
+        self, query: str, k: int = 10, mode: str = "hybrid", offset: int = 0, fusion: str | None = None,
+        rrf_k: int | None = None, weights: Mapping[str, float] | None = None, filters: Filters = Filters(),
         sort: str = "relevance",
     ) -> SearchResponse:
         """As ``SearchEngine.search``; ``sort`` reorders the candidate pool (every leg's top
         ``CANDIDATES``), also in BM25 mode, where the local engine sorts every match."""
         query = check_text(query, "query", MAX_QUERY_CHARS)
         check_page(k, offset)
-        check_fusion(fusion)
+        settings = self.fusion.asked(fusion, rrf_k, weights)
+        if weights is not None:
+            check_weight_legs(weights, ["bm25", *self.dense_legs])
         check_sort(sort)
         plan = self._plan(mode, self.ready_legs)
         terms = self.query_terms(query)
@@ -162,19 +167,20 @@ class MilvusEngine:
         expr = filter_expression(filters.date_from, filters.date_to, filters.min_upvotes)
         dense = [leg for leg in plan.legs if leg != "bm25"]
         # Encode and search the dense legs side by side, as the local engine does.
-        pending = {
-            name: LEG_POOL.submit(lambda leg: self.reads.ann(leg, self._encode(leg, query), depth, expr), self.dense_legs[name])
-            for name in dense
-        }
+        pending = {name: LEG_POOL.submit(self._rank, self.dense_legs[name], query, depth, expr) for name in dense}
         rankings: dict[str, list[ScoredId]] = {}
+        stats: dict[str, LegStats] = {}
         if "bm25" in plan.legs:
             rankings["bm25"] = self.reads.bm25(terms, depth, expr)
+            stats["bm25"] = self._bm25_stats(rankings["bm25"], depth)
         for name in dense:
-            rankings[name] = pending[name].result()
+            rankings[name], leg_stats = pending[name].result()
+            if leg_stats is not None:
+                stats[name] = leg_stats
         rankings = {leg: rankings[leg] for leg in plan.legs}  # fused in the plan's order
         # A single dense leg gives every paper a similarity; otherwise the pool is counted.
         total = self.paper_count if plan.legs == tuple(dense) and len(dense) == 1 and not filters else None
-        fused = fuse(rankings, fusion, rrf_k=rrf_k, weights=DEFAULT_WEIGHTS if weights is None else weights)
+        fused = fuse(rankings, settings.method, rrf_k=settings.rrf_k, weights=settings.weights, stats=stats)
         if sort != "relevance":
             fields = {r["id"]: r for r in self.reads.get([f.id for f in fused], ["date", "upvotes"])}
 
@@ -207,21 +213,45 @@ class MilvusEngine:
         plan = self._plan(mode, ready)
         depth = max(CANDIDATES, k) + 1  # one more: the paper itself is left out
         rankings: dict[str, list[ScoredId]] = {}
-        own = self._own_terms(mlt_text) if "bm25" in plan.legs else {}
+        stats: dict[str, LegStats] = {}
+        # The record's own terms, as the local engine chooses them (Kiwi here: the
+        # collection keeps no morphemes, only BM25 weights).
+        own = (
+            similar_terms(paper, mlt_text, self.tokenizer, self.document_frequency, self.paper_count)
+            if "bm25" in plan.legs else {}
+        )
         for name in plan.legs:
             if name == "bm25":
-                rankings["bm25"] = [h for h in self.reads.bm25(own, depth, "") if h.id != exclude]
+                hits = self.reads.bm25(own, depth, "")
+                stats["bm25"] = self._bm25_stats(hits, depth)
+                rankings["bm25"] = [h for h in hits if h.id != exclude]
                 continue
             leg = self.dense_legs[name]
             vector = [float(x) for x in stored[leg.field]] if paper_id is not None else self._encode(leg, mlt_text)
-            rankings[name] = [h for h in self.reads.ann(leg, vector, depth, "") if h.id != exclude][: depth - 1]
-        fused = fuse(rankings, "rrf", rrf_k=DEFAULT_RRF_K, weights=SIMILAR_WEIGHTS if weights is None else weights)
+            hits = [h for h in self.reads.ann(leg, vector, depth, "") if h.id != exclude][: depth - 1]
+            rankings[name] = hits
+            if leg.moments is not None:
+                stats[name] = similarity_stats(leg.moments, vector, hits)
+        fused = fuse(rankings, SIMILAR_FUSION, weights=SIMILAR_WEIGHTS if weights is None else weights, stats=stats)
         return self._respond(source, mode, plan, rankings, fused, k, 0, {}, None, match=own)
 
     # -- helpers --------------------------------------------------------------------
 
     def _plan(self, mode: str, ready: Sequence[str]) -> LegPlan:
         return plan_legs(mode, self.dense_legs, ready, self.model_notice)
+
+    def _rank(self, leg: MilvusLeg, query: str, depth: int, expr: str) -> tuple[list[ScoredId], LegStats | None]:
+        vector = self._encode(leg, query)
+        hits = self.reads.ann(leg, vector, depth, expr)
+        return hits, None if leg.moments is None else similarity_stats(leg.moments, vector, hits)
+
+    def _bm25_stats(self, hits: list[ScoredId], depth: int) -> LegStats:
+        """BM25's distribution over the corpus as the local engine has it, from the listed
+        hits and zeros for the rest: exact while the list holds every match (fewer than
+        ``depth``), else matches past it count as 0 (Milvus neither counts nor sums them)."""
+        values = [h.score for h in hits]
+        floor = values[-1] if len(values) >= depth else 0.0
+        return LegStats.of(sum(values), sum(v * v for v in values), self.paper_count, floor)
 
     def _encode(self, leg: MilvusLeg, text: str) -> list[float]:
         assert leg.encoder is not None  # the plan holds ready legs only

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from search.encoders import Encoder
 from search.milvus_store import MAX_QUERY_ROWS, leg_field, milvus_errors
 from search.records import ScoredId
@@ -18,9 +20,13 @@ class MilvusLeg:
     """One dense leg (a manifest ``dense_legs`` entry): its Milvus field and, once loaded,
     the encoder for its queries. ``encoder``/``notice``/``ready`` as ``DenseRetriever``."""
 
-    def __init__(self, meta: Mapping[str, Any]) -> None:
+    def __init__(self, meta: Mapping[str, Any], moments: Any = None) -> None:
+        """``moments``: the leg's corpus mean and covariance as published (lists), or None
+        for a collection published before they were (z-score fusion then normalises the
+        leg over its own list)."""
         self.name = str(meta["name"])
         self.meta = meta
+        self.moments = None if moments is None else np.asarray(moments, dtype=np.float64)
         self.field = leg_field(self.name)
         self.encoder: Encoder | None = None
         self.notice: str | None = "embedding model not loaded"  # why it cannot answer queries

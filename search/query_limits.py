@@ -16,14 +16,11 @@ MLT_CHARS = 4_000
 MAX_K = 100
 MAX_OFFSET = 1000
 CANDIDATES = 100  # each leg's depth before fusion
-FUSIONS = ("rrf", "weighted")
-# Default per-leg fusion weights (1.0 for a leg not named); chosen on the dev set, see
-# README "Models". An explicit ``weights`` argument replaces them.
-DEFAULT_WEIGHTS: dict[str, float] = {}
-# Similar papers: BM25 more-like-this fused with the stored vectors of every dense leg,
-# USE at half weight (its sentence-level vectors ranked neighbouring papers worst on the
-# dev set; README "Models").
+# Similar papers: BM25 more-like-this (the record's tf·idf-chosen terms) fused with the
+# stored vectors of every dense leg by z-score, USE at half weight (its sentence-level
+# vectors ranked neighbouring papers worst on the dev set; README "Similar papers").
 SIMILAR_MODE = "hybrid"
+SIMILAR_FUSION = "zscore"
 SIMILAR_WEIGHTS: dict[str, float] = {"use": 0.5}
 
 
@@ -57,7 +54,3 @@ def check_page(k: int, offset: int) -> None:
     if not 0 <= offset <= MAX_OFFSET:
         raise InvalidQuery(f"offset must be between 0 and {MAX_OFFSET}")
 
-
-def check_fusion(fusion: str) -> None:
-    if fusion not in FUSIONS:
-        raise InvalidQuery(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")

@@ -33,6 +33,13 @@ class StoredSpans:
         self.term_id = {t: i for i, t in enumerate(vocab)}
         self.vocab = vocab
 
+    def paper_terms(self, row: int) -> list[str]:
+        """Every stored morpheme of a paper's snippet fields (its BM25 body), in order."""
+        f0, f1 = int(self.paper_fields[row]), int(self.paper_fields[row + 1])
+        a, b = int(self.field_offsets[f0]), int(self.field_offsets[f1])
+        vocab = self.vocab
+        return [vocab[t] for t in self.terms[a:b].tolist()]
+
     @classmethod
     def open(cls, files: BuildFiles) -> "StoredSpans | None":
         """None for a build without the files (made before they existed)."""

@@ -42,7 +42,7 @@ def test_exact_title_finds_the_paper_in_dense_mode(dense_engine: SearchEngine) -
 
 def test_hybrid_breakdown_matches_each_leg(dense_engine: SearchEngine) -> None:
     query = "다중 턴 강화학습"
-    hybrid = dense_engine.search(query, k=20, mode="hybrid")
+    hybrid = dense_engine.search(query, k=20, mode="hybrid", fusion="rrf")
     bm25 = {h.paper.id: h.rank for h in dense_engine.search(query, k=100, mode="bm25").results}
     dense = {h.paper.id: h.rank for h in dense_engine.search(query, k=100, mode="dense").results}
     assert hybrid.mode == "hybrid"
@@ -57,6 +57,25 @@ def test_hybrid_breakdown_matches_each_leg(dense_engine: SearchEngine) -> None:
         assert h.score == pytest.approx(expected)
     scores = [h.score for h in hybrid.results]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_default_hybrid_score_is_each_legs_z_score_over_the_whole_corpus(dense_engine: SearchEngine) -> None:
+    """The default fusion, checked from scratch: every paper's BM25 score and cosine
+    similarity computed here, z-scored over all papers, summed."""
+    query = "다중 턴 강화학습"
+    hybrid = dense_engine.search(query, k=20)
+    assert dense_engine.fusion.method == "zscore"
+    n = len(dense_engine.ids)
+    bm25 = np.zeros(n)
+    for h in dense_engine.search(query, k=100, mode="bm25").results:
+        bm25[dense_engine.row_of[h.paper.id]] = h.bm25.score
+    leg = dense_engine.dense_legs[LEG]
+    cos = np.asarray(leg.vectors, dtype=np.float64) @ leg.encoder.encode_query(query).astype(np.float64)
+    z = (bm25 - bm25.mean()) / bm25.std() + (cos - cos.mean()) / cos.std()
+    want = sorted(range(n), key=lambda r: (-z[r], r))[:20]
+    assert [h.paper.id for h in hybrid.results] == [dense_engine.ids[r] for r in want]
+    for h in hybrid.results:
+        assert h.score == pytest.approx(z[dense_engine.row_of[h.paper.id]], abs=1e-4)
 
 
 def test_hybrid_when_bm25_finds_nothing_dense_answers(dense_engine: SearchEngine) -> None:

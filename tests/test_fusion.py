@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from search.fusion import fuse, reciprocal_rank_fusion, single_leg, weighted_fusion
@@ -75,3 +77,82 @@ def test_single_leg_passes_scores_through() -> None:
     assert fuse({"bm25": [S("a", 4.2)]}, "weighted")[0].score == 4.2
     with pytest.raises(ValueError):
         fuse({"bm25": [], "dense": []}, "max")
+
+
+# -- score-aware fusions --------------------------------------------------------------
+
+from search.fusion import LegStats, dbsf_fusion, list_stats, zscore_fusion  # noqa: E402
+
+
+def _finite(hits) -> bool:
+    return all(math.isfinite(h.score) for h in hits)
+
+
+def test_zscore_sums_standard_deviations_above_each_legs_corpus_mean() -> None:
+    runs = {"bm25": [S("a", 9.0), S("b", 1.0)], "dense": [S("b", 0.8), S("c", 0.5)]}
+    stats = {"bm25": LegStats(1.0, 2.0, 0.0), "dense": LegStats(0.4, 0.1, 0.5)}
+    got = {h.id: h.score for h in zscore_fusion(runs, stats)}
+    assert got == pytest.approx({"a": 4.0 + 1.0, "b": 0.0 + 4.0, "c": -0.5 + 1.0})  # a missed by dense: its floor 0.5
+
+
+def test_zscore_lets_a_confident_bm25_hit_beat_a_mild_dense_preference() -> None:
+    # RRF ranks b first (2nd and 1st places against a's 1st and 3rd); z-scores see that a
+    # is 6σ out in BM25 while the dense leg barely tells the three apart.
+    runs = {"bm25": [S("a", 20.0), S("b", 2.0)], "dense": [S("b", 0.61), S("c", 0.605), S("a", 0.60)]}
+    stats = {"bm25": LegStats(1.0, 3.0, 0.0), "dense": LegStats(0.5, 0.05, 0.4)}
+    assert ids(reciprocal_rank_fusion(runs))[0] == "b"
+    assert ids(zscore_fusion(runs, stats))[0] == "a"
+
+
+def test_zscore_weights_and_a_leg_without_spread() -> None:
+    runs = {"bm25": [S("a", 5.0)], "dense": [S("b", 0.7)]}
+    flat = {"bm25": LegStats(2.0, 0.0, 0.0), "dense": LegStats(0.5, 0.1, 0.6)}
+    fused = zscore_fusion(runs, flat)  # bm25 has no spread: it adds 0, dense decides
+    assert ids(fused) == ["b", "a"] and _finite(fused)
+    stats = {"bm25": LegStats(1.0, 1.0, 0.0), "dense": LegStats(0.5, 0.1, 0.6)}
+    assert ids(zscore_fusion(runs, stats, weights={"dense": 0.1})) == ["a", "b"]
+    assert ids(zscore_fusion(runs, stats, weights={"bm25": 0.0})) == ["b", "a"]
+
+
+@pytest.mark.parametrize(
+    "runs",
+    [
+        {"bm25": [S("a", 3.0)], "dense": [S("a", 0.5)]},  # one hit each
+        {"bm25": [S("a", 1.0), S("b", 1.0)], "dense": [S("a", 0.2), S("b", 0.2)]},  # constant
+        {"bm25": [], "dense": []},
+        {"bm25": [], "dense": [S("a", 0.3)]},
+    ],
+)
+def test_degenerate_lists_give_finite_scores_in_every_fusion(runs) -> None:
+    for method in ("zscore", "dbsf", "rrf", "weighted"):
+        fused = fuse(runs, method)
+        assert _finite(fused) and len(fused) == len({h.id for hits in runs.values() for h in hits})
+    zero = {leg: LegStats(0.0, 0.0, 0.0) for leg in runs}
+    assert _finite(zscore_fusion(runs, zero))
+    assert all(h.score == 0.0 for h in zscore_fusion(runs, zero))
+
+
+def test_legstats_from_sums_never_takes_the_root_of_a_negative() -> None:
+    st = LegStats.of(3 * 0.1, 3 * 0.1 * 0.1 - 1e-18, 3, 0.0)  # rounding below zero variance
+    assert st.std == 0.0 and st.mean == pytest.approx(0.1)
+    assert LegStats.of(0.0, 0.0, 0, 0.0) == LegStats(0.0, 0.0, 0.0)
+
+
+def test_dbsf_maps_mean_plus_minus_three_sigma_onto_zero_to_one() -> None:
+    runs = {"bm25": [S("a", 10.0), S("b", 0.0)], "dense": [S("b", 0.9), S("a", 0.1)]}
+    got = {h.id: h.score for h in dbsf_fusion(runs)}
+    # Each list: mean 5 / 0.5, sigma 5 / 0.4; the top maps to (1 + 3) / 6, the bottom to 2/6.
+    assert got == pytest.approx({"a": 4 / 6 + 2 / 6, "b": 2 / 6 + 4 / 6})
+    one = dbsf_fusion({"bm25": [S("a", 2.0)], "dense": [S("b", 0.3), S("c", 0.3)]})
+    assert {h.id: h.score for h in one} == {"a": 0.5, "b": 0.5, "c": 0.5}
+
+
+def test_zscore_without_stats_normalises_each_leg_over_its_own_list() -> None:
+    runs = {"bm25": [S("a", 3.0), S("b", 1.0)], "dense": [S("b", 0.9), S("a", 0.1)]}
+    assert fuse(runs, "zscore") == zscore_fusion(runs, list_stats(runs))
+    assert list_stats(runs)["bm25"] == LegStats(2.0, 1.0, 1.0)
+
+
+def test_unknown_fusion_is_refused() -> None:
+    with pytest.raises(ValueError, match="zscore, dbsf, rrf, weighted"):
+        fuse({"a": [S("x", 1)], "b": [S("y", 1)]}, "borda")
