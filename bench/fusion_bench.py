@@ -10,6 +10,7 @@ query and interleaved so the machine's drift hits every arm alike:
 * ``engine.search`` in hybrid mode with ``fusion=rrf`` and ``fusion=zscore`` (p50, p99);
 * the statistics z-score needs: BM25's sum and sum of squares over the score array, a
   dense leg's ``q·μ`` and ``qᵀΣq``;
+* the exact scores of the candidates a leg did not list (``LegRuns.fill``);
 * the fusions alone on the legs' real candidate lists (depth 100 each).
 
 Then BM25's statistics on score arrays of 100k and 1M papers, the sizes an index of this
@@ -72,19 +73,23 @@ def main() -> None:
             arms[fusion].append(_ms(lambda f=fusion: engine.search(q, mode="hybrid", fusion=f)))
     for fusion, xs in arms.items():
         print(_row(f"search hybrid, fusion={fusion}", xs))
-    stats_bm25, stats_dense, fuse_t = [], [], {m: [] for m in ("rrf", "zscore", "dbsf")}
+    stats_bm25, stats_dense, fills, fuse_t = [], [], [], {m: [] for m in ("rrf", "zscore", "dbsf")}
     dense = engine.dense_legs[leg]
     for q in qs:
-        rankings, stats, _total, terms = engine.run_legs(q, ("bm25", leg), CANDIDATES)
+        runs = engine.run_legs(q, ("bm25", leg), CANDIDATES)
+        rankings, stats, terms = runs.rankings, runs.stats, runs.terms
         # BM25's statistics: the rank without them, and with them, on the same terms.
         plain = _ms(lambda: engine.bm25.rank_terms(terms, CANDIDATES, stats=False), 3)
         stats_bm25.append(_ms(lambda: engine.bm25.rank_terms(terms, CANDIDATES, stats=True), 3) - plain)
         vector = dense.encoder.encode_query(q)
         stats_dense.append(_ms(lambda: similarity_stats(dense.moments, vector, rankings[leg]), 5))
+        fills.append(_ms(lambda: runs.fill(engine.row_of), 5))
+        fill = runs.fill(engine.row_of)
         for method in fuse_t:
-            fuse_t[method].append(_ms(lambda m=method: fuse(rankings, m, stats=stats), 5))
+            fuse_t[method].append(_ms(lambda m=method: fuse(rankings, m, stats=stats, fill=fill), 5))
     print(_row("bm25 statistics (rank with - rank without)", stats_bm25))
     print(_row(f"{leg} statistics (q·μ, qᵀΣq; 384-d)", stats_dense))
+    print(_row("exact scores of unlisted candidates (fill)", fills))
     for method, xs in fuse_t.items():
         print(_row(f"fusion alone: {method}", xs))
     rng = np.random.default_rng(0)

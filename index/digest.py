@@ -87,6 +87,7 @@ def parse_text(text: str, source: str) -> tuple[list[Paper], list[ParseIssue]]:
 
 
 def _parse(text: str, source: str) -> tuple[list[Paper], list[int], list[ParseIssue]]:
+    deadline = time.monotonic() + MAX_PARSE_SECONDS
     lines, unclean = split_lines(text)
     issues: list[ParseIssue] = []
     if unclean:
@@ -97,7 +98,8 @@ def _parse(text: str, source: str) -> tuple[list[Paper], list[int], list[ParseIs
     view = reader_view(lines, body_start)
     issues += _unseen_papers(lines, view, source)
     lines, plain = view.lines, view.plain
-    date = _digest_date(meta, lines[body_start:], source, issues)
+    # A daily heading in a code block or raw HTML dates nothing: it is no heading.
+    date = _digest_date(meta, [line for i, line in enumerate(lines) if i >= body_start and i not in plain], source, issues)
 
     papers: list[Paper] = []
     located: list[int] = []
@@ -105,7 +107,6 @@ def _parse(text: str, source: str) -> tuple[list[Paper], list[int], list[ParseIs
     if not starts:
         issues.append(ParseIssue(source, 1, "no paper blocks found (expected '# N. [Title](url)' headings)"))
         return papers, located, issues
-    deadline = time.monotonic() + MAX_PARSE_SECONDS
     for n, start in enumerate(starts):
         if time.monotonic() > deadline:
             # Every pattern is linear, so this is a safety net, not a path: a file that
@@ -130,7 +131,7 @@ def _unseen_papers(lines: list[str], view: ReaderView, source: str) -> list[Pars
     """A paper heading no reader sees as one (in a comment, hidden HTML or a code block)
     is reported: it is not indexed, and whoever wrote it should know why."""
     return [
-        ParseIssue(source, i + 1, f"paper heading inside {why}: not indexed (no reader of the digest sees it as a paper)")
+        ParseIssue(source, i + 1, f"paper heading inside {why}: not indexed (no reader of the digest sees it as a paper)", notice=True)
         for i, why in sorted(view.why.items())
         if _PAPER_PREFIX.match(lines[i].lstrip()) and len(lines[i]) <= MAX_LINE_CHARS
     ]

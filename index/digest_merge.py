@@ -47,6 +47,17 @@ def _short(value: object, n: int = 60) -> str:
     return repr(text if len(text) <= n else text[:n] + "…")
 
 
+def _agrees(p: Paper, served: Paper) -> bool:
+    """Every value ``p`` gives is the served paper's (it may give fewer)."""
+    if title_key(p.title) != title_key(served.title):
+        return False
+    for name in TEXT_FIELDS[1:]:
+        mine = getattr(p, name)
+        if mine not in (None, "", ()) and mine != getattr(served, name):
+            return False
+    return all(served.sections.get(k) == v for k, v in p.sections.items())
+
+
 def _where(p: Paper, line: int) -> str:
     return f"{p.sources[0] if p.sources else '?'}:{line}"
 
@@ -82,6 +93,9 @@ class _Fold:
                 refused.append(f"{name}: {_short(theirs)} (kept {_short(mine)})")
             elif self._may_fill(name, theirs):
                 values[name] = theirs
+            elif (shown := getattr(self.served, name)) not in (None, "", ()):
+                values[name] = shown  # what the served paper shows stays, not a gap
+                refused.append(f"{name}: {_short(theirs)} (kept the served {_short(shown)})")
             else:
                 refused.append(f"{name}: would add {_short(theirs)} to the served paper")
         for name, text in p.sections.items():
@@ -90,6 +104,9 @@ class _Fold:
                     refused.append(f"section {name!r}: {_short(text)} (kept {_short(sections[name])})")
             elif self._may_fill(name, text, section=True):
                 sections[name] = text
+            elif self.served is not None and (shown := self.served.sections.get(name)):
+                sections[name] = shown
+                refused.append(f"section {name!r}: {_short(text)} (kept the served {_short(shown)})")
             else:
                 refused.append(f"section {name!r}: would add {_short(text)} to the served paper")
         if refused:
@@ -126,10 +143,14 @@ def merge_located(
         owner = old.sources[0] if old is not None and old.sources else None
         held = title_key(old.title) if old is not None else None
 
-        def rank(entry: tuple[Paper, int]) -> tuple[bool, bool, str, tuple[str, ...], int]:
+        def rank(entry: tuple[Paper, int]) -> tuple[bool, bool, bool, str, tuple[str, ...], int]:
             p, line = entry
             own = owner is not None and bool(p.sources) and p.sources[0] == owner
-            return (not own, title_key(p.title) != held, p.date or "9999", p.sources, line)
+            # The served text itself, from a file spelled or named otherwise than when it
+            # was served (another working directory, a renamed digest): still the paper's
+            # own, ahead of any digest that would change it, however early it is dated.
+            agrees = old is not None and _agrees(p, old)
+            return (not own, not agrees, title_key(p.title) != held, p.date or "9999", p.sources, line)
 
         group.sort(key=rank)
         keeper, keeper_line = group[0]

@@ -17,16 +17,18 @@ can see is refused out loud, never indexed.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
 
-# Element names whose content a browser never shows.
-_HIDDEN_ELEMENTS = frozenset({"template", "script", "style", "noscript"})
-# HTML elements with no end tag: they open nothing.
+# Element names whose content a browser never shows (a <dialog> without ``open`` too).
+_HIDDEN_ELEMENTS = frozenset({"template", "script", "style", "noscript", "noembed", "noframes", "datalist", "title"})
+# HTML elements with no end tag: they open nothing. ``<div/>`` is no such thing: HTML
+# ignores the slash on other elements, so ``<div hidden/>`` hides what follows.
 _VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
-_HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE | re.ASCII)
+_HIDING_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|content-visibility\s*:\s*hidden", re.IGNORECASE | re.ASCII)
 
 
 def _markdown() -> MarkdownIt:
@@ -50,37 +52,81 @@ class ReaderView:
     why: dict[int, str] = field(default_factory=dict)
 
 
-# One tag: its name and attributes. ``[^<>]*`` stops at the next bracket, so a scan over
-# a block is linear whatever it holds (html.parser is not: it raises AssertionError on
-# "<![<![" and has quadratic cases in this Python).
-_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]{0,40})([^<>]*)>", re.ASCII)
-_HIDDEN_ATTR = re.compile(r"(?:^|\s)hidden(?:\s|=|/|$)", re.IGNORECASE | re.ASCII)
-
-
+# A tag as an HTML tokenizer reads one: ``<`` and a letter start it, it ends at the first
+# ``>`` outside a quoted attribute value, and a value is quoted only right after ``=``.
+# Each piece is an anchored match that consumes what it reads: linear in the block, and
+# no html.parser (it raises AssertionError on "<![<![" and has quadratic cases here).
+_NAME = re.compile(r"[A-Za-z][^\s/>]*")
+_GAP = re.compile(r"[\s/]*")
+_ATTR_NAME = re.compile(r"[^\s/>][^\s/>=]*")
+_EQUALS = re.compile(r"\s*=\s*")
+_UNQUOTED = re.compile(r"[^\s>]*")
 # More open elements than this is no digest: everything after counts as hidden (and the
 # stack, searched on each end tag, stays small: no quadratic walk on 100k open tags).
-MAX_OPEN = 256
+MAX_OPEN = 1024
+
+
+def _scan_tag(text: str, i: int) -> tuple[int, bool, str, dict[str, str]] | None | bool:
+    """The tag at ``text[i] == "<"``: (end, closing, name, attributes, values unescaped);
+    None when it is no tag (``<`` is then text); False when it never ends in this text
+    (an unclosed quote or no ``>``: a browser reads the rest as inside the tag)."""
+    n = len(text)
+    j = i + 1
+    closing = text.startswith("/", j)
+    m = _NAME.match(text, j + closing)
+    if m is None:
+        return None
+    name, j = m.group().lower(), m.end()
+    attrs: dict[str, str] = {}
+    while True:
+        j = _GAP.match(text, j).end()
+        if j >= n:
+            return False
+        if text[j] == ">":
+            return j + 1, closing, name, attrs
+        m = _ATTR_NAME.match(text, j)
+        key, j = m.group().lower(), m.end()
+        value = ""
+        eq = _EQUALS.match(text, j)
+        if eq is not None and eq.end() > j:
+            j = eq.end()
+            if j < n and text[j] in "\"'":
+                close = text.find(text[j], j + 1)
+                if close < 0:
+                    return False
+                value, j = text[j + 1 : close], close + 1
+            else:
+                m = _UNQUOTED.match(text, j)
+                value, j = m.group(), m.end()
+        attrs.setdefault(key, html.unescape(value))
+
+
+def _hides(name: str, attrs: dict[str, str]) -> bool:
+    if name in _HIDDEN_ELEMENTS or "hidden" in attrs or (name == "dialog" and "open" not in attrs):
+        return True
+    return bool(_HIDING_STYLE.search(attrs.get("style", "")))
 
 
 class _HiddenTracker:
     """Follows raw HTML from block to block (an element opened in one HTML block may close
-    in a later one, hiding the Markdown between): the open elements, and whether a
-    comment is still open."""
+    in a later one, hiding the Markdown between): the open elements, whether a comment is
+    still open, and whether a tag never ended (then everything after is hidden, as a
+    browser would read it all as that tag's attributes)."""
 
     def __init__(self) -> None:
         self.stack: list[tuple[str, bool]] = []  # open elements: (name, hides its content)
         self.hidden_depth = 0  # open elements that hide their content
-        self.overflow = False
+        self.broken = False  # too many open elements, or a tag that never ended
         self.in_comment = False
 
     @property
     def hiding(self) -> bool:
-        return self.hidden_depth > 0 or self.overflow or self.in_comment
+        return self.hidden_depth > 0 or self.broken or self.in_comment
 
-    def visible(self, text: str) -> tuple[str, bool]:
-        """One HTML block's text as a reader sees it (comments and hidden elements left
-        out, their newlines kept) and whether anything was left out. str.find and an
-        anchored tag match, each character looked at a bounded number of times."""
+    def visible(self, text: str, structure: bool = True) -> tuple[str, bool]:
+        """One block's text as a reader sees it (comments and hidden elements left out,
+        their newlines kept) and whether anything was left out. ``structure``: follow
+        tags (raw HTML, or any text while inside a hidden element); else comments only."""
         out: list[str] = []
         hid = False
 
@@ -94,6 +140,9 @@ class _HiddenTracker:
 
         i, n = 0, len(text)
         while i < n:
+            if self.broken:
+                emit(i, n, True)
+                break
             if self.in_comment:
                 end = text.find("-->", i)
                 stop = n if end < 0 else end + 3
@@ -110,41 +159,37 @@ class _HiddenTracker:
                 self.in_comment = True
                 i = j
                 continue
-            m = _TAG.match(text, j)
-            if m is None:
+            tag = _scan_tag(text, j) if structure else None
+            if tag is False:
+                self.broken = True
+                continue
+            if tag is None:
                 emit(j, j + 1, self.hiding)
                 i = j + 1
                 continue
+            end, closing, name, attrs = tag
             before = self.hiding
-            self._tag(m.group(1) == "/", m.group(2).lower(), m.group(3))
-            emit(j, m.end(), before or self.hiding)  # a hiding element's own tags hide too
-            i = m.end()
+            self._tag(closing, name, attrs)
+            emit(j, end, before or self.hiding)  # a hiding element's own tags hide too
+            i = end
         return "".join(out), hid
 
-    def close_comment_in(self, text: str) -> bool:
-        """Inside an open comment, a Markdown block ends it if it holds ``-->``; True
-        when it did (the whole block counts as hidden, conservatively)."""
-        if self.in_comment and "-->" in text:
-            self.in_comment = False
-            return True
-        return False
-
-    def _tag(self, closing: bool, tag: str, attrs: str) -> None:
+    def _tag(self, closing: bool, name: str, attrs: dict[str, str]) -> None:
         if closing:
             # The innermost open element of that name, and anything left open inside it.
             for i in range(len(self.stack) - 1, -1, -1):
-                if self.stack[i][0] == tag:
+                if self.stack[i][0] == name:
                     self.hidden_depth -= sum(hides for _name, hides in self.stack[i:])
                     del self.stack[i:]
                     return
             return
-        if tag in _VOID or attrs.rstrip().endswith("/"):
+        if name in _VOID:
             return
         if len(self.stack) >= MAX_OPEN:
-            self.overflow = True
+            self.broken = True
             return
-        hides = tag in _HIDDEN_ELEMENTS or bool(_HIDDEN_ATTR.search(attrs) or _HIDING_STYLE.search(attrs))
-        self.stack.append((tag, hides))
+        hides = _hides(name, attrs)
+        self.stack.append((name, hides))
         self.hidden_depth += hides
 
 
@@ -152,29 +197,30 @@ def reader_view(lines: list[str], body_start: int = 0) -> ReaderView:
     """``lines`` (front matter before ``body_start`` left as it is) as a reader sees them."""
     out = list(lines)
     view = ReaderView(out)
-    html = _HiddenTracker()
+    tracker = _HiddenTracker()
     for tok in _MD.parse("\n".join(lines[body_start:])):
         if tok.map is None or tok.nesting != 0:
             continue  # containers: their leaf blocks carry the lines
         a, b = tok.map[0] + body_start, tok.map[1] + body_start
         if tok.type == "html_block":
-            text, hid = html.visible("\n".join(out[a:b]))
+            text, hid = tracker.visible("\n".join(out[a:b]))
             out[a:b] = text.split("\n")
             _plain(view, a, b, ("an HTML comment" if "<!--" in tok.content else "hidden HTML") if hid else "an HTML block")
-        elif html.hiding:
-            ended = html.close_comment_in("\n".join(out[a:b]))
-            _hide(view, a, b, "an HTML comment" if ended or html.in_comment else "hidden HTML")
+        elif tracker.hiding:
+            # Inside a comment or a hidden element: its end may be in this Markdown block
+            # (``note</div>``); what follows the end is seen.
+            was_comment = tracker.in_comment
+            text, _hid = tracker.visible("\n".join(out[a:b]))
+            out[a:b] = text.split("\n")
+            for i in range(a, b):
+                view.why.setdefault(i, "an HTML comment" if was_comment else "hidden HTML")
+            if tok.type in ("fence", "code_block"):
+                _plain(view, a, b, "a code block")
         elif tok.type in ("fence", "code_block"):
             _plain(view, a, b, "a code block")
         elif tok.type == "inline" and "<!--" in tok.content:
             _drop_inline_comments(out, a, b)
     return view
-
-
-def _hide(view: ReaderView, a: int, b: int, why: str) -> None:
-    for i in range(a, b):
-        view.why[i] = why
-        view.lines[i] = ""
 
 
 def _plain(view: ReaderView, a: int, b: int, why: str) -> None:

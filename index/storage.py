@@ -183,12 +183,19 @@ def republish(layout: IndexLayout, change: Callable[[dict[str, Any]], dict[str, 
     with BuildLock(layout), StagedBuild(layout) as stage:
         current = layout.current_build()
         stage.path.rmdir()
-        shutil.copytree(current, stage.path, copy_function=os.link)
+        shutil.copytree(current, stage.path, copy_function=_link_or_copy)
         manifest = change(read_json(BuildFiles(current).manifest))
         stage.files.manifest.unlink()  # a link to the served manifest: never write through it
         write_json(stage.files.manifest, {**manifest, "build_id": stage.build_id})
         stage.commit()
         return stage.build_id
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # a file system without hard links: the bytes, then
+        shutil.copy2(src, dst)
 
 
 def collect_garbage(layout: IndexLayout, keep: int = KEEP_BUILDS) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 
 from index.storage import republish
 from search.engine import SearchEngine
-from search.errors import InvalidQuery
+from search.errors import BuildLocked, InvalidQuery
 from search.evaluate import load_qrels, ndcg_at_k
 from search.fusion import LegStats, fuse
 from search.fusion_settings import FusionSettings
@@ -114,10 +114,13 @@ def tune(
     if len(legs) < 2:
         raise InvalidQuery(f"nothing to tune: this index answers with one leg ({', '.join(legs)}), there is no fusion")
     log(f"tune: {len(queries)} queries, legs {', '.join(legs)}: running each leg once per query")
-    runs = [engine.run_legs(q["query"], legs, CANDIDATES)[:2] for q in queries]
+    runs = [engine.run_legs(q["query"], legs, CANDIDATES) for q in queries]
+    fills = [r.fill(engine.row_of) for r in runs]
     grid = candidates(legs)
     log(f"tune: scoring {len(grid)} fusion settings, {folds}-fold cross-validation (seed {seed})")
-    table = [[_ndcg(c, rankings, stats, q["relevant"]) for (rankings, stats), q in zip(runs, queries)] for c in grid]
+    table = [
+        [_ndcg(c, r.rankings, r.stats, fill, q["relevant"]) for r, fill, q in zip(runs, fills, queries)] for c in grid
+    ]
     report = _choose(grid, table, queries, folds_of(len(queries), folds, seed))
     chosen = report.chosen
     record = FusionSettings(
@@ -136,12 +139,25 @@ def tune(
     )
     report.chosen = record
     if write:
-        report.build_id = republish(IndexLayout(index_root), lambda m: {**m, "fusion": record.to_dict()})
+        tuned_build = engine.build_id
+
+        def change(manifest: dict[str, Any]) -> dict[str, Any]:
+            if manifest.get("build_id") != tuned_build:  # a build swapped in while tuning
+                raise BuildLocked(
+                    f"the index changed while tuning (build {tuned_build} was tuned, {manifest.get('build_id')} is served now): "
+                    "nothing recorded; run tune again"
+                )
+            return {**manifest, "fusion": record.to_dict()}
+
+        report.build_id = republish(IndexLayout(index_root), change)
     return report
 
 
-def _ndcg(c: FusionSettings, rankings: Mapping[str, list[ScoredId]], stats: Mapping[str, LegStats], relevant: Mapping[str, float]) -> float:
-    fused = fuse(rankings, c.method, rrf_k=c.rrf_k, weights=c.weights, stats=stats)
+def _ndcg(
+    c: FusionSettings, rankings: Mapping[str, list[ScoredId]], stats: Mapping[str, LegStats],
+    fill: Mapping[str, Mapping[str, float]], relevant: Mapping[str, float],
+) -> float:
+    fused = fuse(rankings, c.method, rrf_k=c.rrf_k, weights=c.weights, stats=stats, fill=fill)
     return ndcg_at_k([h.id for h in fused], relevant, K)
 
 

@@ -168,9 +168,10 @@ class Watcher:
         issues: list[ParseIssue] = []
         for p in paths:
             _papers, file_issues = parse_file(Path(p))
-            if file_issues:
+            held = [i for i in file_issues if not i.notice]  # a notice loses nothing a reader sees
+            if held:
                 self.held[p] = now[p]
-                issues.extend(file_issues)
+                issues.extend(held)
         return issues
 
     def run(self) -> None:

@@ -145,10 +145,12 @@ def _plural(n: int, noun: str) -> str:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the folds' shuffle (same seed, same choice).")
 @click.option("--dry-run", is_flag=True, help="Report what would be chosen; change nothing.")
 @model_option()
+@engine_options
 @json_option
 @domain_errors
 def tune_cmd(
-    qrels: Path, index_root: Path | None, folds: int, seed: int, dry_run: bool, model: str | None, as_json: bool
+    qrels: Path, index_root: Path | None, folds: int, seed: int, dry_run: bool, model: str | None,
+    engine: str, milvus_uri_: str | None, as_json: bool,
 ) -> None:
     """Choose the index's fusion and leg weights on a relevance set, by cross-validation.
 
@@ -156,7 +158,8 @@ def tune_cmd(
     scored on each fold's held-out queries after being chosen on the others; the choice
     replaces the shipped default only when tuning wins on held-out queries. The result is
     recorded in the index (a new build, swapped in) and used by its searches;
-    `papersearch info` shows it.
+    `papersearch info` shows it. With --engine milvus the local index is tuned and then
+    published to Milvus, whose searches use the settings from then on.
 
     \b
     Example:
@@ -165,9 +168,12 @@ def tune_cmd(
     """
     from index.tune import tune
 
-    report = tune(resolve_root(index_root), qrels, folds=folds, seed=seed, write=not dry_run, model=model, log=log)
+    uri = milvus_uri(engine, milvus_uri_)
+    root = resolve_root(index_root)
+    report = tune(root, qrels, folds=folds, seed=seed, write=not dry_run, model=model, log=log)
+    published = publish(uri, root, log) if uri is not None and report.build_id else None
     if as_json:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "milvus": published})
         return
     click.echo(f"{report.queries} queries, {report.candidates} candidate settings, {len(report.folds)} folds")
     click.echo(f"{'fold':>4} {'n':>3} {'tuned':>7} {'default':>8}  chosen on the other folds")
@@ -187,5 +193,7 @@ def tune_cmd(
     click.echo(f"{verdict}; fusion {report.chosen.describe()}")
     if report.build_id:
         click.echo(f"now serving build {report.build_id} (a running server: POST /api/reload)")
+        if published is not None:
+            click.echo(f"published to Milvus at {uri} (collection {published.get('collection')})")
     else:
         click.echo("dry run: nothing written")

@@ -69,12 +69,15 @@ class BM25Retriever:
     def search_terms(self, terms: Mapping[str, float], k: int) -> tuple[list[ScoredId], int]:
         """The best ``k`` hits and how many papers matched at all (score > 0). Equal scores
         rank in row order (``top_rows``), so pages of one query never overlap."""
-        hits, total, _stats = self.rank_terms(terms, k, stats=False)
+        hits, total, _stats, _scores = self.rank_terms(terms, k, stats=False)
         return hits, total
 
-    def rank_terms(self, terms: Mapping[str, float], k: int, stats: bool = True) -> tuple[list[ScoredId], int, LegStats | None]:
-        """``search_terms``, and the query's score distribution over every paper (what
-        z-score fusion reads: unmatched papers count, at 0). ~30 µs at 100k papers."""
+    def rank_terms(
+        self, terms: Mapping[str, float], k: int, stats: bool = True
+    ) -> tuple[list[ScoredId], int, LegStats | None, np.ndarray | None]:
+        """``search_terms``, and (with ``stats``) the query's score distribution over every
+        paper (what z-score fusion reads: unmatched papers count, at 0; ~30 µs at 100k
+        papers) and every paper's score by row (exact scores for papers it did not list)."""
         scores = np.zeros(len(self.ids), dtype=np.float32)
         postings: dict[str, np.ndarray] = {}
         for term, weight in terms.items():
@@ -89,7 +92,7 @@ class BM25Retriever:
             np.add.at(scores, rows, values if weight == 1.0 else values * np.float32(weight))
             postings[term] = rows
         if not postings:
-            return [], 0, LegStats(0.0, 0.0, 0.0) if stats else None
+            return [], 0, (LegStats(0.0, 0.0, 0.0) if stats else None), (scores if stats else None)
         top = top_rows(scores, k, min_score=0.0)
         matched = self._matched_terms(postings, top)
         top_scores = scores[top].tolist()
@@ -97,11 +100,11 @@ class BM25Retriever:
         out: list[ScoredId] = [BM25Hit(ids[row], top_scores[i], matched[i]) for i, row in enumerate(top.tolist())]
         total = int(np.count_nonzero(scores > 0))
         if not stats:
-            return out, total, None
+            return out, total, None, None
         # A paper not listed: unmatched (0), or cut off below the last listed score.
         floor = top_scores[-1] if total > len(out) and out else 0.0
         dist = LegStats.of(float(scores.sum(dtype=np.float64)), float(np.dot(scores, scores)), len(ids), floor)
-        return out, total, dist
+        return out, total, dist, scores
 
     def _matched_terms(self, postings: dict[str, np.ndarray], top: np.ndarray) -> list[tuple[str, ...]]:
         """For each top row, the query terms whose postings hold it, in query order."""

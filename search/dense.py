@@ -69,13 +69,21 @@ class DenseRetriever:
         return self.encoder is not None
 
     def retrieve(self, query: str, k: int) -> list[ScoredId]:
+        """The ``Retriever`` interface: the best ``k`` hits alone."""
         return self.rank(query, k)[0]
 
-    def rank(self, query: str, k: int) -> tuple[list[ScoredId], LegStats]:
-        """The best ``k`` hits and the query's similarity distribution over the corpus."""
+    def rank(self, query: str, k: int) -> tuple[list[ScoredId], LegStats, np.ndarray]:
+        """The best ``k`` hits, the query's similarity distribution over the corpus, and
+        the query's vector (for ``scores_of``)."""
         if self.encoder is None:
             raise ModelUnavailable(f"dense leg {self.name!r}: {self.notice}")
-        return self.rank_vector(self.encoder.encode_query(query), k)
+        vector = self.encoder.encode_query(query)
+        return (*self.rank_vector(vector, k), vector)
+
+    def scores_of(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Exact similarities of these rows (papers another leg found, this one did not
+        list): a gather of the memory-mapped vectors and one product."""
+        return np.asarray(self.vectors[rows], dtype=np.float32) @ np.asarray(vector, dtype=np.float32).reshape(-1)
 
     def rank_vector(self, vector: np.ndarray, k: int, exclude_row: int | None = None) -> tuple[list[ScoredId], LegStats]:
         hits = self.search_vector(vector, k, exclude_row)

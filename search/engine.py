@@ -7,9 +7,13 @@ by default).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from search.bm25 import BM25Retriever
 from search.dense import DenseRetriever
@@ -39,6 +43,34 @@ from search.records import FusedHit, Paper, ScoredId
 from search.results import SearchHit, SearchResponse
 from search.sorting import check_sort, sort_hits
 from search.tokenizer import KiwiTokenizer, TokenizerSettings
+
+
+@dataclass
+class LegRuns:
+    """What the legs of one request found: each leg's ranked hits, its corpus-wide score
+    distribution, and a scorer giving any papers' exact scores by row (local files can:
+    the BM25 score array is filled anyway, a dense leg's vectors are mapped)."""
+
+    rankings: dict[str, list[ScoredId]] = field(default_factory=dict)
+    stats: dict[str, LegStats] = field(default_factory=dict)
+    scorers: dict[str, Callable[[np.ndarray], np.ndarray]] = field(default_factory=dict)
+    total: int | None = None
+    terms: dict[str, float] = field(default_factory=dict)
+
+    def fill(self, row_of: Mapping[str, int]) -> dict[str, dict[str, float]]:
+        """For each leg, the exact scores of the papers another leg found and it did not
+        list: z-score fusion then scores every candidate exactly, so a paper's fused score
+        does not depend on how deep the legs were read (nor do pages of one query)."""
+        union = list(dict.fromkeys(h.id for hits in self.rankings.values() for h in hits))
+        out: dict[str, dict[str, float]] = {}
+        for leg, hits in self.rankings.items():
+            scorer = self.scorers.get(leg)
+            listed = {h.id for h in hits}
+            missing = [pid for pid in union if pid not in listed]
+            if scorer is not None and missing:
+                scores = scorer(np.fromiter((row_of[pid] for pid in missing), dtype=np.int64, count=len(missing)))
+                out[leg] = dict(zip(missing, np.asarray(scores, dtype=np.float64).tolist()))
+        return out
 
 
 class SearchEngine:
@@ -149,36 +181,39 @@ class SearchEngine:
             depth = max(CANDIDATES, k + offset)  # fusion needs each leg's deeper ranks
         else:
             depth = k + offset  # one leg's own order is the answer: rank only the page
-        rankings, stats, total, terms = self.run_legs(query, plan.legs, depth)
+        runs = self.run_legs(query, plan.legs, depth)
+        total = runs.total
         if len(plan.legs) > 1 or filters or (sort != "relevance" and "bm25" not in plan.legs):
             total = None  # the fused pool, counted after filtering; a sorted dense answer is its pool
-        fused = fuse(rankings, settings.method, rrf_k=settings.rrf_k, weights=settings.weights, stats=stats)
-        return self._respond(query, mode, plan, rankings, fused, k, offset, filters, terms, total, sort)
+        fill = runs.fill(self.row_of) if settings.method == "zscore" and len(plan.legs) > 1 else None
+        fused = fuse(runs.rankings, settings.method, rrf_k=settings.rrf_k, weights=settings.weights, stats=runs.stats, fill=fill)
+        return self._respond(query, mode, plan, runs.rankings, fused, k, offset, filters, runs.terms, total, sort)
 
-    def run_legs(
-        self, query: str, legs: Sequence[str], depth: int
-    ) -> tuple[dict[str, list[ScoredId]], dict[str, LegStats], int | None, dict[str, float]]:
+    def run_legs(self, query: str, legs: Sequence[str], depth: int) -> LegRuns:
         """Each leg's best ``depth`` hits (in ``legs``' order, the order they are fused in),
-        their corpus-wide score distributions when several legs are fused, the number of
-        papers matched (BM25's count; every paper for a dense leg), and the query's BM25
-        terms (analysed while the dense legs encode)."""
-        rankings: dict[str, list[ScoredId]] = {}
-        stats: dict[str, LegStats] = {}
-        total: int | None = None
+        and, when several legs are fused, their corpus-wide score distributions and how to
+        score any paper exactly; the number of papers matched (BM25's count; every paper
+        for a dense leg); the query's BM25 terms (analysed while the dense legs encode)."""
+        runs = LegRuns()
         dense_names = [leg for leg in legs if leg != "bm25"]
+        fused = len(legs) > 1
         # The encoders' forward passes and FAISS release the GIL: the dense legs run side by
         # side with each other and with BM25 (see LEG_POOL), so a hybrid query waits for
         # the slowest leg, not for their sum. A lone leg runs here.
-        pending = {leg: LEG_POOL.submit(self.dense_legs[leg].rank, query, depth) for leg in dense_names if len(legs) > 1}
-        terms = self.query_terms(query)
+        pending = {leg: LEG_POOL.submit(self.dense_legs[leg].rank, query, depth) for leg in dense_names if fused}
+        runs.terms = self.query_terms(query)
         if "bm25" in legs:
-            rankings["bm25"], total, bm25_stats = self.bm25.rank_terms(terms, depth, stats=len(legs) > 1)
-            if bm25_stats is not None:
-                stats["bm25"] = bm25_stats
+            runs.rankings["bm25"], runs.total, bm25_stats, scores = self.bm25.rank_terms(runs.terms, depth, stats=fused)
+            if bm25_stats is not None and scores is not None:
+                runs.stats["bm25"] = bm25_stats
+                runs.scorers["bm25"] = scores.__getitem__
         for leg in dense_names:
-            rankings[leg], stats[leg] = pending[leg].result() if leg in pending else self.dense_legs[leg].rank(query, depth)
-            total = len(self.ids)  # every paper has a similarity
-        return {leg: rankings[leg] for leg in legs}, stats, total, terms
+            hits, runs.stats[leg], vector = pending[leg].result() if leg in pending else self.dense_legs[leg].rank(query, depth)
+            runs.rankings[leg] = hits
+            runs.scorers[leg] = functools.partial(self.dense_legs[leg].scores_of, vector)
+            runs.total = len(self.ids)  # every paper has a similarity
+        runs.rankings = {leg: runs.rankings[leg] for leg in legs}
+        return runs
 
     def encodes_query(self, mode: str) -> bool:
         """Whether a search in ``mode`` runs a dense leg (an encoder's forward pass and an
@@ -209,22 +244,26 @@ class SearchEngine:
         source, exclude, mlt_text, ready = similar_source(paper, text, list(self.dense_legs), self.ready_legs)
         plan = self._plan(mode, ready=ready)
         depth = max(CANDIDATES, k) + 1
-        rankings: dict[str, list[ScoredId]] = {}
-        stats: dict[str, LegStats] = {}
+        runs = LegRuns()
         row = self.row_of[exclude] if exclude is not None else None
         for leg in plan.legs:
             if leg == "bm25":
                 stored = self.spans.paper_terms(row) if row is not None and self.spans is not None else None
                 terms = similar_terms(paper, mlt_text, self.tokenizer, self.bm25.document_frequency, len(self.ids), stored)
-                hits, _total, stats["bm25"] = self.bm25.rank_terms(terms, depth)
-                rankings["bm25"] = [h for h in hits if h.id != exclude]
-            elif row is not None:
-                retriever = self.dense_legs[leg]
-                rankings[leg], stats[leg] = retriever.rank_vector(retriever.vector(row), depth, exclude_row=row)
+                hits, _total, runs.stats["bm25"], scores = self.bm25.rank_terms(terms, depth)
+                runs.rankings["bm25"] = [h for h in hits if h.id != exclude]
+                runs.scorers["bm25"] = scores.__getitem__
+                continue
+            retriever = self.dense_legs[leg]
+            if row is not None:
+                vector = retriever.vector(row)
+                runs.rankings[leg], runs.stats[leg] = retriever.rank_vector(vector, depth, exclude_row=row)
             else:
-                rankings[leg], stats[leg] = self.dense_legs[leg].rank(mlt_text, depth)
-        fused = fuse(rankings, SIMILAR_FUSION, weights=SIMILAR_WEIGHTS if weights is None else weights, stats=stats)
-        return self._respond(source, mode, plan, rankings, fused, k, 0, Filters(), {}, None)
+                runs.rankings[leg], runs.stats[leg], vector = retriever.rank(mlt_text, depth)
+            runs.scorers[leg] = functools.partial(retriever.scores_of, vector)
+        fill = runs.fill(self.row_of) if SIMILAR_FUSION == "zscore" else None
+        fused = fuse(runs.rankings, SIMILAR_FUSION, weights=SIMILAR_WEIGHTS if weights is None else weights, stats=runs.stats, fill=fill)
+        return self._respond(source, mode, plan, runs.rankings, fused, k, 0, Filters(), {}, None)
 
     # -- helpers --------------------------------------------------------------------
 
@@ -290,8 +329,6 @@ def similar_terms(
     ``text``: the tf·idf-chosen terms of ``search.more_like_this``. Shared by the local and
     the Milvus engines."""
     if paper is None:
-        counts = term_counts(tokenizer.tokenize(text))
-    else:
-        body = stored if stored is not None else [t for _name, field in snippet_fields(paper) for t in tokenizer.tokenize(field)]
-        counts = term_counts(tokenizer.tokenize(paper.title), body)
-    return mlt_terms(counts, document_frequency, papers)
+        return mlt_terms(term_counts(tokenizer.tokenize(text)), document_frequency, papers, min_df=1)
+    body = stored if stored is not None else [t for _name, field in snippet_fields(paper) for t in tokenizer.tokenize(field)]
+    return mlt_terms(term_counts(tokenizer.tokenize(paper.title), body), document_frequency, papers)

@@ -27,7 +27,6 @@ from typing import Any
 from search.engine import SearchEngine
 from search.errors import IndexCorrupt, IndexNotFound, PaperSearchError
 from search.layout import IndexLayout
-from search.snippet_spans import StoredSpans
 from search.snippets import Snippeter
 
 WARM_UP_QUERY = "다중 턴 강화학습 warm-up"
@@ -127,7 +126,7 @@ class EngineHolder:
         # Kiwi loads lazily (~1.5 s): pay it here, at start-up or reload, not in the
         # first user's search. Kiwi is shared per process, so later reloads cost nothing.
         engine.query_terms(WARM_UP_QUERY)
-        snippets = Snippeter(engine.tokenizer, stored=StoredSpans.open(engine.files))
+        snippets = Snippeter(engine.tokenizer, stored=engine.spans)  # the engine's own map of them
         if previous is not None:
             _carry_snippet_analyses(previous, engine, snippets)
         return self._swap(Served(engine, snippets, build_dir, time.time()), previous, notify)

@@ -129,23 +129,25 @@ def zscore_fusion(
     rankings: Mapping[str, Sequence[ScoredId]],
     stats: Mapping[str, LegStats],
     weights: Mapping[str, float] | None = None,
+    fill: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[FusedHit]:
-    """score(d) = Σ_leg weight_leg × (score_leg(d) − mean_leg) / std_leg, a paper a leg did
-    not list taking that leg's ``floor``. A leg with no spread (std 0, or no stats)
+    """score(d) = Σ_leg weight_leg × (score_leg(d) − mean_leg) / std_leg. A paper a leg did
+    not list takes its exact score from ``fill`` (leg → id → score, where the retriever
+    can give it), else that leg's ``floor``. A leg with no spread (std 0, or no stats)
     adds 0 to every paper: it cannot tell them apart."""
     legs, best = _legs(rankings)
-    parts: list[tuple[str, float, float, float]] = []  # leg, weight / std, mean, floor
+    parts: list[tuple[str, float, float, float, Mapping[str, float]]] = []  # leg, weight / std, mean, floor, fill
     for leg in rankings:
         st = stats.get(leg)
         weight = (weights or {}).get(leg, 1.0)
         if st is not None and st.std > 0 and math.isfinite(st.std) and weight:
-            parts.append((leg, weight / st.std, st.mean, st.floor))
+            parts.append((leg, weight / st.std, st.mean, st.floor, (fill or {}).get(leg) or {}))
     scores: dict[str, float] = {}
     for pid, by_leg in legs.items():
         score = 0.0  # summed in the legs' order: the same float every time
-        for leg, scale, mean, floor in parts:
+        for leg, scale, mean, floor, exact in parts:
             hit = by_leg[leg]
-            score += scale * ((hit.score if hit is not None else floor) - mean)
+            score += scale * ((hit.score if hit is not None else exact.get(pid, floor)) - mean)
         scores[pid] = score
     return _ordered(scores, legs, best)
 
@@ -193,14 +195,16 @@ def fuse(
     rrf_k: int = DEFAULT_RRF_K,
     weights: Mapping[str, float] | None = None,
     stats: Mapping[str, LegStats] | None = None,
+    fill: Mapping[str, Mapping[str, float]] | None = None,
 ) -> list[FusedHit]:
     """Merge the legs' rankings; a single leg is returned as it ranked. ``stats``: each
     leg's corpus-wide score distribution, which ``zscore`` needs (a leg without stats is
-    normalised over its own list, as DBSF does)."""
+    normalised over its own list, as DBSF does); ``fill``: exact scores of papers a leg
+    did not list (``zscore_fusion``)."""
     if len(rankings) == 1:
         return single_leg(rankings)
     if method == "zscore":
-        return zscore_fusion(rankings, {**list_stats(rankings), **(stats or {})}, weights=weights)
+        return zscore_fusion(rankings, {**list_stats(rankings), **(stats or {})}, weights=weights, fill=fill)
     if method == "dbsf":
         return dbsf_fusion(rankings, weights=weights)
     if method == "rrf":

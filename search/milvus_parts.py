@@ -26,7 +26,7 @@ class MilvusLeg:
         leg over its own list)."""
         self.name = str(meta["name"])
         self.meta = meta
-        self.moments = None if moments is None else np.asarray(moments, dtype=np.float64)
+        self.moments = _moments(moments, int(meta.get("dim") or 0))
         self.field = leg_field(self.name)
         self.encoder: Encoder | None = None
         self.notice: str | None = "embedding model not loaded"  # why it cannot answer queries
@@ -88,3 +88,15 @@ class CollectionReads:
             return []
         with milvus_errors("reading papers"):
             return list(self.client.get(self.collection, ids=ids, output_fields=fields))
+
+
+def _moments(raw: Any, dim: int) -> np.ndarray | None:
+    """The published moments when they are what they should be (d+1 rows of d finite
+    numbers), else None: the leg is then normalised over its own list."""
+    if raw is None:
+        return None
+    try:
+        moments = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return moments if moments.shape == (dim + 1, dim) and np.isfinite(moments).all() else None

@@ -8,8 +8,10 @@ share. On the dev set's similar items BM25 alone scores nDCG@10 0.467 with every
 the title and summary, 0.622 with the 25 best tf·idf terms of the whole record (README,
 "Similar papers"). Lucene's defaults, two adapted to short digests: a term counts from
 one occurrence (``minTermFreq`` 2 would leave a pasted abstract few terms; on the dev
-set it changed nothing), and it must be in at least one other paper (``minDocFreq`` 5 is
-for large corpora; a term in no other paper can match nothing).
+set it changed nothing), and ``minDocFreq`` is 2 for a paper of the index (itself and
+one other: a term only it has can match nothing else) and 1 for a pasted text (a term
+one paper has is the most telling), not Lucene's 5, which is for large corpora and would
+drop exactly the rare terms that make a neighbour.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
 MAX_TERMS = 25  # Lucene's maxQueryTerms
-MIN_DOC_FREQ = 2  # the paper itself and at least one other
+MIN_DOC_FREQ = 2  # for a paper of the index: itself and at least one other
 
 
 def term_counts(*token_lists: Iterable[str]) -> Counter[str]:
@@ -29,13 +31,15 @@ def term_counts(*token_lists: Iterable[str]) -> Counter[str]:
     return counts
 
 
-def mlt_terms(counts: Mapping[str, int], document_frequency: Callable[[str], int], papers: int) -> dict[str, float]:
+def mlt_terms(
+    counts: Mapping[str, int], document_frequency: Callable[[str], int], papers: int, min_df: int = MIN_DOC_FREQ
+) -> dict[str, float]:
     """The query terms of "more like this", best first, weights in (0, 1]; ties by term so
     the choice never depends on dict order."""
     scored: list[tuple[float, str]] = []
     for term, tf in counts.items():
         df = document_frequency(term)
-        if tf < 1 or df < MIN_DOC_FREQ:
+        if tf < 1 or df < min_df:
             continue
         idf = math.log(papers / (df + 1)) + 1.0  # Lucene's classic idf
         scored.append((tf * idf, term))

@@ -68,14 +68,22 @@ class Paper:
 
 @dataclass(frozen=True)
 class ParseIssue:
-    """A problem found in a digest: reported, skipped, never fatal to a build."""
+    """A problem found in a digest: reported, skipped, never fatal to a build.
+
+    ``notice``: reported, but nothing a reader of the digest sees was lost (a paper
+    heading inside a comment or a code block): ``watch`` builds such a file anyway,
+    where any other problem holds the file back until it is fixed."""
 
     file: str
     line: int
     reason: str
+    notice: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"file": self.file, "line": self.line, "reason": self.reason}
+        out: dict[str, Any] = {"file": self.file, "line": self.line, "reason": self.reason}
+        if self.notice:
+            out["notice"] = True
+        return out
 
 
 @dataclass(frozen=True)

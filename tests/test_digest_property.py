@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -71,3 +72,43 @@ def test_a_heading_hidden_every_way_is_no_paper_and_each_is_reported() -> None:
     unseen = [i for i in issues if "paper heading inside" in i.reason]
     headings = [n + 1 for n, line in enumerate(text.split("\n")) if line.startswith("## ") and "Paper 7" not in line]
     assert [i.line for i in unseen] == headings and len(headings) == 6
+
+
+SHADOW = "# 1. [Shadow](https://arxiv.org/abs/2501.00001)\n\n## Introduction\n\n- Goal: 목표.\n"
+REAL = "# 2. [Real](https://arxiv.org/abs/2501.00002)\n\n## Introduction\n\n- Goal: 진짜.\n"
+
+
+@pytest.mark.parametrize(
+    "wrapped",
+    [
+        '<div title=">" hidden>\n\n' + SHADOW + "\n</div>\n\n",  # a ">" inside a quoted value ends no tag
+        '<div style="display:&#110;one">\n\n' + SHADOW + "\n</div>\n\n",  # entities are decoded, as a browser does
+        "<DIV HIDDEN>\n\n" + SHADOW + "\n</DIV>\n\n",
+        "<dialog>\n\n" + SHADOW + "\n</dialog>\n\n",  # closed unless it says open
+        "<datalist>\n\n" + SHADOW + "\n</datalist>\n\n",
+        "<div><section hidden><div>\n\n" + SHADOW + "\n</div>\n\n</section></div>\n\n",  # an inner close ends only its own
+    ],
+)
+def test_hidden_html_hides_its_paper_however_it_is_spelled(wrapped: str) -> None:
+    papers, issues = parse_text(wrapped + REAL, "h.md")
+    assert [p.id for p in papers] == ["2501.00002"]
+    assert any("paper heading inside hidden HTML" in i.reason and i.notice for i in issues)
+
+
+def test_what_a_browser_shows_stays_shown() -> None:
+    shown = parse_text('<dialog open>\n\n' + SHADOW + "\n</dialog>\n\n" + REAL, "a.md")[0]
+    assert [p.id for p in shown] == ["2501.00001", "2501.00002"]
+    # A hidden element closed inside a Markdown paragraph: what follows is visible again.
+    after = parse_text("<div hidden>\n\nnote</div>\n\n" + REAL, "b.md")[0]
+    assert [p.id for p in after] == ["2501.00002"]
+
+
+def test_a_tag_that_never_ends_hides_the_rest_as_a_browser_would() -> None:
+    for opening in ('<div title="x>\n\n', "<div hidden/>\n\n"):  # an unclosed quote; HTML ignores "/" on a div
+        papers, issues = parse_text(opening + SHADOW + "\n" + REAL, "c.md")
+        assert papers == [] and sum("paper heading inside hidden HTML" in i.reason for i in issues) == 2
+
+
+def test_a_daily_heading_in_a_code_block_dates_nothing() -> None:
+    papers, _ = parse_text("```\n# 2020-01-01\n```\n\n" + REAL, "2025-02-02.md")
+    assert [p.date for p in papers] == ["2025-02-02"]  # from the file name, not the code block

@@ -131,3 +131,22 @@ def test_a_title_equal_but_for_case_and_punctuation_is_reported_not_merged_in() 
     assert kept[0].title == "Same  Title" and kept[0].sources == ("a.md",)
     assert issues[0].file == "b.md" and issues[0].line == 4
     assert "title: 'same title.' (kept 'Same  Title')" in issues[0].reason and "a.md:1" in issues[0].reason
+
+
+def test_the_served_text_stays_its_own_when_its_file_is_spelled_otherwise() -> None:
+    # Served from a relative path; read now by its absolute path (another working
+    # directory), beside a forgery dated earlier with the same title: the served text wins.
+    real = _p("2501.00001", "T", "2025-01-05", "/srv/data/digests/2025-01-05.md")
+    served = replace(real, sources=("data/digests/2025-01-05.md",))
+    forged = replace(real, date="2025-01-01", summary="FORGED", sources=("data/digests/2025-01-01.md",))
+    kept, issues = merge_located([(real, 3), (forged, 3)], incumbent=lambda ids: {"2501.00001": served})
+    assert kept[0].summary == real.summary and kept[0].date == "2025-01-05"
+    assert issues[0].file == "data/digests/2025-01-01.md" and "'FORGED'" in issues[0].reason
+
+
+def test_a_served_value_from_another_digest_stays_when_that_digest_changes_it() -> None:
+    a = _p("2501.00002", "T2", "2025-01-01", "a.md")  # the own digest: no upvotes
+    b = replace(a, date="2025-01-05", upvotes=40, sources=("b.md",))
+    served = replace(a, upvotes=30, sources=("a.md", "b.md"))  # 30 came from b.md once
+    kept, issues = merge_located([(a, 1), (b, 1)], incumbent=lambda ids: {"2501.00002": served})
+    assert kept[0].upvotes == 30 and "upvotes: '40' (kept the served '30')" in issues[0].reason

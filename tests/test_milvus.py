@@ -266,3 +266,28 @@ def test_several_dense_legs_each_get_a_field_and_a_mode(dense_index: Path, tmp_p
     assert "twin" in (partial.notice or "")
     off = MilvusEngine(uri, load_model=False).search(QUERY, k=5, mode="twin")
     assert (off.mode, off.notice_code, off.legs) == ("bm25", "dense_unavailable", ("bm25",))
+
+
+def test_tune_with_the_milvus_engine_publishes_the_recorded_settings(dense_index: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from index.storage import republish
+    from papersearch.cli import main
+    from tests.conftest import DEV_QRELS
+
+    root, uri = tmp_path / "ix", str(tmp_path / "tune.db")
+    shutil.copytree(dense_index, root, symlinks=True)
+    publish_build(IndexLayout(root).current_build(), uri)
+    assert MilvusEngine(uri, load_model=False).fusion.tuned is None
+    out = CliRunner().invoke(main, ["tune", str(DEV_QRELS), "--index", str(root), "--engine", "milvus", "--milvus-uri", uri, "--json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    assert report["milvus"]["collection"] and report["chosen"]["tuned"]["qrels"] == str(DEV_QRELS)
+    served = MilvusEngine(uri, load_model=False)
+    assert served.fusion.to_dict() == report["chosen"] == SearchEngine.open(root, load_model=False).fusion.to_dict()
+    # Settings that are not the default answer alike on both engines.
+    republish(IndexLayout(root), lambda m: {**m, "fusion": {"method": "rrf", "rrf_k": 20, "weights": {"bm25": 2.0}}})
+    publish_build(IndexLayout(root).current_build(), uri)
+    a, b = SearchEngine.open(root).search(QUERY, k=5), MilvusEngine(uri).search(QUERY, k=5)
+    assert [h.paper.id for h in a.results] == [h.paper.id for h in b.results]
+    assert b.results[0].score == pytest.approx(a.results[0].score, rel=1e-6)

@@ -121,3 +121,18 @@ def test_a_watched_digest_cannot_rewrite_a_served_paper(tmp_path: Path, digests:
     after = SearchEngine.open(root, load_model=False).paper("2509.01055")
     assert after == served
     assert any("2026-02-02.md:12" in line and "summary:" in line and "가짜 요약" in line for line in lines), lines
+
+
+def test_a_digest_whose_only_report_is_a_hidden_heading_is_built(tmp_path: Path, digests: Path) -> None:
+    """A commented-out draft paper is reported, not held against the rest of the file."""
+    src, root = tmp_path / "digests", tmp_path / "ix"
+    shutil.copytree(digests, src)
+    build_index([src], root, dense="off", progress=False)
+    lines: list[str] = []
+    watcher = Watcher([src], root, interval=0, log=lines.append)
+    draft = "<!--\n## 9. [Draft](https://huggingface.co/papers/2602.00009)\n-->\n\n"
+    (src / "2026-02-02.md").write_text(NEW_DIGEST.replace("## 1.", draft + "## 1."), encoding="utf-8")
+    assert watcher.poll() is None
+    report = watcher.poll()
+    assert report is not None and report.delta["added"] == 1
+    assert any("paper heading inside an HTML comment" in line for line in lines), lines
