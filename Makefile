@@ -8,7 +8,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install index bench clean
+.PHONY: run test test-fast install index bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ index: install
 
 test: install
 	$(PY) -m pytest tests
+
+# The fast tier: unit tests over the shared sample indexes; no servers, browsers,
+# subprocesses, real encoders or builds of their own (tests/conftest.py marks those).
+test-fast: install
+	$(PY) -m pytest tests -m "not slow and not build" -q
 
 bench: install
 	$(PY) -m bench.run

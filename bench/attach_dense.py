@@ -15,7 +15,6 @@ its latency is the real thing. Asserts nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import time
 from pathlib import Path
@@ -31,9 +30,13 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=300, help="real passages encoded per leg")
     args = ap.parse_args()
 
-    from index.dense_build import choose_index, write_dense
+    from dataclasses import replace
+
+    from index.dense_build import choose_index, write_dense, write_moments
+    from index.storage import write_manifest
     from search.encoders import leg_name, load_encoder, parse_models, passage_text
     from search.layout import BuildFiles, IndexLayout
+    from search.manifest import DenseLegSpec
     from search.records import Paper
 
     build = IndexLayout(args.index).current_build()
@@ -48,12 +51,8 @@ def main() -> None:
     if IndexLayout(args.index).cache_dir.exists():
         shutil.copytree(IndexLayout(args.index).cache_dir, IndexLayout(args.out).cache_dir)
     files = BuildFiles(copy)
-    manifest = json.loads(files.manifest.read_text(encoding="utf-8"))
-    if manifest.get("format_version") == 1 and not manifest.get("dense"):
-        # A BM25-only build of format 1 is one of format 2: they differ only in dense legs.
-        manifest["format_version"] = 2
-    manifest.pop("dense", None)
-    n = int(manifest["papers"])
+    manifest = files.read_manifest()
+    n = manifest.papers
     rng = np.random.default_rng(0)
     rows = sorted(rng.choice(n, size=min(args.sample, n), replace=False).tolist())
     wanted = set(rows)
@@ -71,11 +70,13 @@ def main() -> None:
         t = time.perf_counter()
         write_dense(vectors, files.leg_vectors(leg), files.leg_faiss(leg), spec)
         print(f"{leg}: encoded {len(sample)} passages in {encode:.1f} s; {spec['type']} over {n:,} rows in {time.perf_counter() - t:.1f} s")
-        legs.append({"name": leg, "source": leg if enc.backend != "sentence-transformers" else enc.model,
-                     **enc.describe(), "text_fields": ["title", "summary"], "index": spec})
-    manifest["dense_legs"] = legs
-    files.manifest.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-    print(f"index with dense legs {', '.join(m['name'] for m in legs)}: {args.out}")
+        legs.append(DenseLegSpec.from_dict({
+            "name": leg, "source": leg if enc.backend != "sentence-transformers" else enc.model,
+            **enc.describe(), "text_fields": ["title", "summary"], "index": spec,
+        }))
+        write_moments(files.leg_vectors(leg), files.leg_moments(leg))
+    write_manifest(files, replace(manifest, dense_legs=tuple(legs)))  # atomically, as a build does
+    print(f"index with dense legs {', '.join(m.name for m in legs)}: {args.out}")
 
 
 if __name__ == "__main__":

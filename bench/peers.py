@@ -57,7 +57,8 @@ def document_token_lists(engine: Any) -> list[list[str]]:
     from index.bm25_build import BM25Params
     from index.bm25_documents import served_documents
 
-    params = BM25Params(**{k: v for k, v in engine.manifest["bm25"].items() if k in BM25Params.__dataclass_fields__})
+    spec = engine.manifest.bm25
+    params = BM25Params(k1=spec.k1, b=spec.b, method=spec.method, title_weight=spec.title_weight)
     return list(served_documents(engine.files, engine.files.path.parent.parent / "cache", engine.tokenizer, params))
 
 

@@ -19,7 +19,7 @@ def ann_recall(n: int, engine: Any, qs: list[str], table: Table, force_hnsw: boo
     """Recall@10 of the served ANN index against exact inner-product search."""
     for name, dense in engine.dense_legs.items():
         if dense.encoder is not None:
-            _leg_recall(name, dense, engine.leg_meta[name]["index"], n, qs, table, force_hnsw)
+            _leg_recall(name, dense, dict(engine.leg_specs[name].index), n, qs, table, force_hnsw)
 
 
 def _leg_recall(name: str, dense: Any, spec: dict[str, Any], n: int, qs: list[str], table: Table, force_hnsw: bool) -> None:

@@ -16,6 +16,8 @@ from typing import Any, overload
 
 import numpy as np
 
+from search.manifest import BM25Spec
+
 
 @dataclass(frozen=True)
 class BM25Params:
@@ -128,7 +130,7 @@ class TokenDocs(Sequence[list[str]]):
         return (self._doc(i) for i in range(len(self)))
 
 
-def write_bm25(docs: Sequence[Sequence[str]], out_dir: Path, params: BM25Params) -> dict[str, Any]:
+def write_bm25(docs: Sequence[Sequence[str]], out_dir: Path, params: BM25Params) -> BM25Spec:
     import bm25s
 
     model = bm25s.BM25(k1=params.k1, b=params.b, method=params.method)
@@ -140,13 +142,11 @@ def write_bm25(docs: Sequence[Sequence[str]], out_dir: Path, params: BM25Params)
     else:
         vocabulary = _index_ids(model, token_docs, lengths)
     model.save(str(out_dir), show_progress=False)
-    return {
-        "library": "bm25s",
-        "library_version": bm25s.__version__,
-        "vocabulary": vocabulary,
-        "avg_doc_tokens": float(lengths.mean()) if len(lengths) else 0.0,
-        **params.to_dict(),
-    }
+    return BM25Spec(
+        k1=params.k1, b=params.b, method=params.method, title_weight=params.title_weight, library="bm25s",
+        library_version=bm25s.__version__, vocabulary=vocabulary,
+        avg_doc_tokens=float(lengths.mean()) if len(lengths) else 0.0,
+    )
 
 
 def group_by_key(keys: np.ndarray, n_keys: int, starts: np.ndarray | None = None) -> Any:

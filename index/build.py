@@ -21,10 +21,12 @@ from index.kiwi_prefetch import KiwiPrefetch
 from index.parse_cache import parse_sources_cached
 from index.progress import progress_enabled
 from index.snippet_build import write_snippet_spans
-from index.storage import BuildLock, StagedBuild, write_json
+from index.storage import BuildLock, StagedBuild, write_json, write_manifest
 from search.encoders import PASSAGE_FIELDS
 from search.errors import NoPapersFound, SourceNotFound
-from search.layout import FORMAT_VERSION, IndexLayout
+from search.fusion_settings import FusionSettings
+from search.layout import IndexLayout
+from search.manifest import DenseLegSpec, Manifest
 from search.records import Paper, ParseIssue
 from search.tokenizer import KiwiTokenizer
 
@@ -121,7 +123,7 @@ def build_index(
             files = stage.files
             with timings.step("write_papers"):
                 write_papers(files, corpus, delta, served)  # copies the served rows when only appending
-            legs_built: list[dict[str, Any]] = []  # their manifest entries
+            legs_built: list[DenseLegSpec] = []
             if encoders:  # needs no tokens: before them, giving Kiwi's helper time
                 with timings.step("embed"):
                     for leg, encoder in encoders.items():
@@ -151,24 +153,21 @@ def build_index(
                 write_json(files.glossary, glossary)
             if prefetch is not None:
                 prefetch.close()  # Kiwi's last use
-            write_json(
-                files.manifest,
-                {
-                    "format_version": FORMAT_VERSION,
-                    "build_id": stage.build_id,
-                    "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                    "papers": len(corpus),
-                    "files": parsed.files,
-                    "errors": len(parsed.issues),
-                    "sources": [str(s) for s in sources],
-                    "corpus_hash": corpus_hash(corpus.ids, corpus.hashes),
-                    "tokenizer": tokenizer.settings.to_dict(),
-                    "bm25": bm25_meta,
-                    "dense_legs": legs_built,
-                    "snippets": snippet_meta,
-                    **carried_fusion(served, ["bm25", *(leg["name"] for leg in legs_built)], log),
-                },
+            manifest = Manifest(
+                build_id=stage.build_id,
+                built_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                papers=len(corpus),
+                files=parsed.files,
+                errors=len(parsed.issues),
+                sources=tuple(str(s) for s in sources),
+                corpus_hash=corpus_hash(corpus.ids, corpus.hashes),
+                tokenizer=tokenizer.settings.to_dict(),
+                bm25=bm25_meta,
+                dense_legs=tuple(legs_built),
+                snippets=snippet_meta,
+                fusion=carried_fusion(served, ["bm25", *(leg.name for leg in legs_built)], log),
             )
+            write_manifest(files, manifest)
             if gate is not None:
                 gate(stage.path)
             stage.commit()
@@ -179,7 +178,7 @@ def build_index(
             index=str(layout.root),
             build_id=stage.build_id,
             dense=bool(legs_built),
-            legs=[leg["name"] for leg in legs_built],
+            legs=[leg.name for leg in legs_built],
             notice=notice,
             timings=dict(timings),
             delta=delta.to_dict(),
@@ -199,19 +198,19 @@ class Timings(dict[str, float]):
         self[name] = self.get(name, 0.0) + seconds
 
 
-def carried_fusion(served: ServedBuild | None, legs: Sequence[str], log: Callable[[str], None]) -> dict[str, Any]:
+def carried_fusion(served: ServedBuild | None, legs: Sequence[str], log: Callable[[str], None]) -> FusionSettings | None:
     """The served build's recorded fusion settings (``papersearch tune``), kept by every
     rebuild, incremental, full or from ``watch``, as long as the legs they weigh are still
     there; otherwise dropped, saying so (tune again)."""
-    fusion = (served.manifest.get("fusion") if served is not None else None) or None
+    fusion = served.manifest.fusion if served is not None else None
     if fusion is None:
-        return {}
-    gone = [leg for leg in (fusion.get("weights") or {}) if leg not in legs]
+        return None
+    gone = [leg for leg in fusion.weights if leg not in legs]
     if gone:
         log(f"the tuned fusion settings weigh leg(s) {', '.join(gone)} this build does not have: "
             "dropped, the shipped default applies (run `papersearch tune` again)")
-        return {}
-    return {"fusion": fusion}
+        return None
+    return fusion
 
 
 def _count(n: int, noun: str) -> str:

@@ -17,6 +17,7 @@ from search.encoders import Encoder, default_models, leg_name, load_encoder, par
 from search.dense import corpus_moments
 from search.errors import ModelUnavailable, PaperSearchError
 from search.layout import BuildFiles
+from search.manifest import DenseLegSpec
 
 DenseMode = Literal["auto", "off", "required"]
 
@@ -99,19 +100,6 @@ def extend_dense(
     return True
 
 
-def same_graph(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
-    """Whether two builds' dense settings give the same index, query-time knobs aside:
-    then the served index can be extended."""
-
-    def key(meta: dict[str, Any] | None) -> dict[str, Any] | None:
-        if meta is None:
-            return None
-        spec = {k: v for k, v in (meta.get("index") or {}).items() if k != "efSearch"}
-        return {**meta, "index": spec}
-
-    return key(a) == key(b)
-
-
 def load_encoders(model: str | Sequence[str] | None, dense: DenseMode) -> tuple[dict[str, Encoder], str | None]:
     """One encoder per dense leg. A model that cannot load is left out with a notice (or
     fails the build with ``dense="required"``); with none left the build is BM25-only."""
@@ -139,7 +127,7 @@ def load_encoders(model: str | Sequence[str] | None, dense: DenseMode) -> tuple[
 def write_leg(
     leg: str, corpus: Corpus, encoder: Encoder, files: BuildFiles, show: bool, cache_dir: Path, delta: Delta,
     served: ServedBuild | None, fields: tuple[str, ...], use_cache: bool = True,
-) -> tuple[dict[str, Any], float]:
+) -> tuple[DenseLegSpec, float]:
     """One dense leg's vectors and ANN index: its manifest entry, and the seconds spent in
     the model."""
     cache = EmbeddingCache(cache_dir, {**encoder.describe(), "text_fields": list(fields)}, enabled=use_cache)
@@ -148,13 +136,15 @@ def write_leg(
         return [passage_text(corpus[i], fields) for i in rows]
 
     spec = choose_index(len(corpus))
-    meta = {"name": leg, "source": encoder.model if encoder.backend == "sentence-transformers" else leg,
-            **encoder.describe(), "text_fields": list(fields), "index": spec}
+    meta = DenseLegSpec.from_dict({
+        "name": leg, "source": encoder.model if encoder.backend == "sentence-transformers" else leg,
+        **encoder.describe(), "text_fields": list(fields), "index": spec,
+    })
     vectors, faiss_index = files.leg_vectors(leg), files.leg_faiss(leg)
     # The daily case: same model and graph settings, the served rows untouched and first,
     # new rows appended: only they are encoded and added; the rest is copied.
     extended = False
-    if delta.appends_only and served is not None and same_graph(served.dense_leg(leg), meta):
+    if delta.appends_only and served is not None and meta.same_graph(served.dense_leg(leg)):
         start = served.papers
         new = cache.encode_papers(corpus.hashes, texts_of, encoder, progress=show, start=start)
         extended = extend_dense(new, served.files.leg_faiss(leg), served.files.leg_vectors(leg), vectors, faiss_index, start)

@@ -23,6 +23,7 @@ from index.corpus import Corpus
 from index.storage import append_file, atomic_file, write_jsonl
 from search.errors import PaperSearchError
 from search.layout import BuildFiles, IndexLayout, read_json
+from search.manifest import DenseLegSpec, Manifest
 from search.records import Paper
 
 KEY_BYTES = 16
@@ -51,7 +52,7 @@ class ServedBuild:
     """The build a new one replaces: where it is, its manifest, and its rows in order."""
 
     path: Path
-    manifest: dict[str, Any]
+    manifest: Manifest
     ids: list[str]  # the served rows' paper ids, in row order
     hashes: list[str]  # their content hashes
 
@@ -61,12 +62,11 @@ class ServedBuild:
 
     @property
     def papers(self) -> int:
-        """The manifest's paper count (-1 when it has none)."""
-        return int(self.manifest.get("papers", -1))
+        return self.manifest.papers
 
-    def dense_leg(self, name: str) -> dict[str, Any] | None:
-        """The manifest entry of dense leg ``name``, or None when it was not built."""
-        return next((m for m in self.manifest.get("dense_legs") or () if m.get("name") == name), None)
+    def dense_leg(self, name: str) -> DenseLegSpec | None:
+        """The spec of dense leg ``name``, or None when it was not built."""
+        return self.manifest.leg(name)
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def write_papers(files: BuildFiles, corpus: Corpus, delta: Delta, served: Served
     rows unchanged, new rows appended) the served papers.jsonl is copied byte for byte and
     only the new rows are decoded and encoded: its rows are ``json.dumps`` of the same
     records. Otherwise every paper is written (and decoded from the parse cache)."""
-    keep = int(served.manifest.get("papers", 0)) if delta.appends_only and served is not None else 0
+    keep = served.manifest.papers if delta.appends_only and served is not None else 0
     with atomic_file(files.papers, binary=True) as f:
         if keep:
             append_file(f, served.files.papers)  # type: ignore[union-attr]
@@ -134,7 +134,7 @@ def read_served(layout: IndexLayout) -> ServedBuild | None:
         build = layout.current_build()
         files = BuildFiles(build)
         manifest = files.read_manifest()
-        rows = _stored_hashes(files, manifest.get("papers", -1))
+        rows = _stored_hashes(files, manifest.papers)
         if rows is None:
             rows = [(d["id"], record_hash(d)) for d in files.iter_papers()]
     except (PaperSearchError, KeyError, TypeError):

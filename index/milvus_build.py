@@ -26,7 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from search.bm25 import BM25Matrix
 from search.dense import read_moments
+from search.manifest import DenseLegSpec, Manifest
 from search.errors import IndexCorrupt
 from search.layout import BuildFiles
 from search.milvus_store import (
@@ -81,12 +83,12 @@ def _publish(build_dir: Path, uri: str, alias: str, log: Callable[[str], None], 
     files = BuildFiles(build_dir)
     manifest = files.read_manifest()
     client = connect(uri)
-    name = collection_name(alias, str(manifest["build_id"]))
+    name = collection_name(alias, manifest.build_id)
     previous = served_collection(client, alias)
-    legs: list[dict[str, Any]] = list(manifest.get("dense_legs") or ())  # one Milvus field per leg
-    report = PublishReport(uri, alias, name, previous, int(manifest["papers"]), [str(leg["name"]) for leg in legs])
+    legs = list(manifest.dense_legs)  # one Milvus field per leg
+    report = PublishReport(uri, alias, name, previous, manifest.papers, [leg.name for leg in legs])
     if previous == name:
-        log(f"Milvus alias {alias!r} already serves build {manifest['build_id']}")
+        log(f"Milvus alias {alias!r} already serves build {manifest.build_id}")
         report.seconds = time.perf_counter() - t0
         return report
     bm25 = _bm25_rows(files.bm25)
@@ -94,7 +96,7 @@ def _publish(build_dir: Path, uri: str, alias: str, log: Callable[[str], None], 
         if client.has_collection(c):
             client.drop_collection(c)
     _create_collection(client, name, legs, manifest)
-    vectors = {leg["name"]: _load_vectors(files, leg, report.papers) for leg in legs}
+    vectors = {leg.name: _load_vectors(files, leg, report.papers) for leg in legs}
     records = files.iter_papers()
     rows = 0
     for start in range(0, report.papers, batch_rows):
@@ -111,7 +113,7 @@ def _publish(build_dir: Path, uri: str, alias: str, log: Callable[[str], None], 
                 "bm25": sparse,
             }
             for leg in legs:
-                row[leg_field(leg["name"])] = vectors[leg["name"]][i].tolist()
+                row[leg_field(leg.name)] = vectors[leg.name][i].tolist()
             batch.append(row)
         client.insert(name, batch)
         rows += len(batch)
@@ -121,10 +123,10 @@ def _publish(build_dir: Path, uri: str, alias: str, log: Callable[[str], None], 
     if counted != report.papers:
         raise IndexCorrupt(f"Milvus collection {name} holds {counted} rows, not {report.papers}; alias not moved")
     # Each dense leg's corpus moments, as the local engine reads them: z-score fusion.
-    moments = {leg["name"]: read_moments(files.leg_moments(leg["name"]), vectors[leg["name"]]).tolist() for leg in legs}
+    moments = {leg.name: read_moments(files.leg_moments(leg.name), vectors[leg.name]).tolist() for leg in legs}
     write_lexicon(
         client, name,
-        {"manifest": manifest, "vocab": bm25.vocab, "df": bm25.df, "glossary": _glossary(files), "moments": moments},
+        {"manifest": manifest.to_dict(), "vocab": bm25.vocab, "df": bm25.df, "glossary": _glossary(files), "moments": moments},
     )
     client.load_collection(name)  # the first query after the swap should not pay for loading
     if previous is None:
@@ -136,7 +138,7 @@ def _publish(build_dir: Path, uri: str, alias: str, log: Callable[[str], None], 
     return report
 
 
-def _create_collection(client: Any, name: str, legs: list[dict[str, Any]], manifest: dict[str, Any]) -> None:
+def _create_collection(client: Any, name: str, legs: list[DenseLegSpec], manifest: Manifest) -> None:
     from pymilvus import DataType
 
     schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -149,11 +151,11 @@ def _create_collection(client: Any, name: str, legs: list[dict[str, Any]], manif
     # drop_ratio_build 0: keep every posting, so sparse search is exact, like the local BM25.
     index.add_index("bm25", index_type="SPARSE_INVERTED_INDEX", metric_type="IP", params={"drop_ratio_build": 0.0})
     for leg in legs:
-        schema.add_field(leg_field(leg["name"]), DataType.FLOAT_VECTOR, dim=int(leg["dim"]))
-        index.add_index(leg_field(leg["name"]), metric_type="IP", **_dense_index(leg.get("index") or {}))
+        schema.add_field(leg_field(leg.name), DataType.FLOAT_VECTOR, dim=leg.dim)
+        index.add_index(leg_field(leg.name), metric_type="IP", **_dense_index(dict(leg.index)))
     for scalar in ("date", "upvotes"):  # filters on millions of rows should not scan
         index.add_index(scalar, index_type="INVERTED")
-    client.create_collection(name, schema=schema, index_params=index, properties={"papersearch.build_id": str(manifest["build_id"])})
+    client.create_collection(name, schema=schema, index_params=index, properties={"papersearch.build_id": manifest.build_id})
 
 
 def _dense_index(spec: dict[str, Any]) -> dict[str, Any]:
@@ -169,22 +171,15 @@ class _BM25Rows:
     def __init__(self, bm25_dir: Path) -> None:
         import scipy.sparse as sp
 
-        try:
-            params = json.loads((bm25_dir / "params.index.json").read_text(encoding="utf-8"))
-            vocab_dict = json.loads((bm25_dir / "vocab.index.json").read_text(encoding="utf-8"))
-            data = np.load(bm25_dir / "data.csc.index.npy", allow_pickle=False)
-            indices = np.load(bm25_dir / "indices.csc.index.npy", allow_pickle=False)
-            indptr = np.load(bm25_dir / "indptr.csc.index.npy", allow_pickle=False)
-        except (OSError, ValueError) as e:
-            raise IndexCorrupt(f"BM25 files unreadable in {bm25_dir}: {e}") from e
-        n_docs, n_cols = int(params["num_docs"]), len(indptr) - 1
-        self.csr = sp.csc_matrix((data, indices, indptr), shape=(n_docs, n_cols)).tocsr()
+        m = BM25Matrix.load(bm25_dir, mmap=False)
+        n_cols = len(m.indptr) - 1
+        self.csr = sp.csc_matrix((m.data, m.indices, m.indptr), shape=(m.num_docs, n_cols)).tocsr()
         # Column → term; bm25s's empty token sits past the last column and has none.
         self.vocab = [""] * n_cols
-        for term, col in vocab_dict.items():
+        for term, col in m.vocab.items():
             if col < n_cols:
                 self.vocab[col] = term
-        self.df = np.diff(indptr).tolist()
+        self.df = np.diff(m.indptr).tolist()
 
     def rows(self, start: int, stop: int) -> Iterator[dict[int, float]]:
         m = self.csr
@@ -197,8 +192,8 @@ def _bm25_rows(bm25_dir: Path) -> _BM25Rows:
     return _BM25Rows(bm25_dir)
 
 
-def _load_vectors(files: BuildFiles, leg: dict[str, Any], papers: int) -> np.ndarray:
-    name, dim, path = leg["name"], int(leg["dim"]), files.leg_vectors(leg["name"])
+def _load_vectors(files: BuildFiles, leg: DenseLegSpec, papers: int) -> np.ndarray:
+    name, dim, path = leg.name, leg.dim, files.leg_vectors(leg.name)
     if not path.exists():
         raise IndexCorrupt(f"dense leg {name!r} has no vectors file ({path})")
     vectors = np.load(path, mmap_mode="r", allow_pickle=False)

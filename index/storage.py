@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from search.errors import BuildLocked, IndexCorrupt, IndexNotFound
-from search.layout import BUILDS_DIR, KEEP_BUILDS, NEXT_LINK_PREFIX, STAGING_PREFIX, BuildFiles, IndexLayout, read_json
+from search.layout import BUILDS_DIR, KEEP_BUILDS, NEXT_LINK_PREFIX, STAGING_PREFIX, BuildFiles, IndexLayout
+from search.manifest import Manifest
 
 
 @contextlib.contextmanager
@@ -175,7 +176,12 @@ class StagedBuild:
         return final
 
 
-def republish(layout: IndexLayout, change: Callable[[dict[str, Any]], dict[str, Any]]) -> str:
+def write_manifest(files: BuildFiles, manifest: Manifest) -> None:
+    """The one writer of a manifest (``search/manifest.py`` reads it): atomically."""
+    write_json(files.manifest, manifest.to_dict())
+
+
+def republish(layout: IndexLayout, change: Callable[[Manifest], Manifest]) -> str:
     """The served build again as a new build whose manifest is ``change(manifest)``,
     swapped in like any build (a running server reloads it; the old one stays until GC).
     Every other file is hard-linked, not copied: a build's files are never written once
@@ -184,9 +190,9 @@ def republish(layout: IndexLayout, change: Callable[[dict[str, Any]], dict[str, 
         current = layout.current_build()
         stage.path.rmdir()
         shutil.copytree(current, stage.path, copy_function=_link_or_copy)
-        manifest = change(read_json(BuildFiles(current).manifest))
+        manifest = change(BuildFiles(current).read_manifest())
         stage.files.manifest.unlink()  # a link to the served manifest: never write through it
-        write_json(stage.files.manifest, {**manifest, "build_id": stage.build_id})
+        write_manifest(stage.files, manifest.with_build_id(stage.build_id))
         stage.commit()
         return stage.build_id
 

@@ -38,6 +38,7 @@ from search.evaluate import load_qrels, ndcg_at_k
 from search.fusion import LegStats, fuse
 from search.fusion_settings import FusionSettings
 from search.layout import IndexLayout
+from search.manifest import Manifest
 from search.query_limits import CANDIDATES
 from search.records import ScoredId
 
@@ -141,13 +142,13 @@ def tune(
     if write:
         tuned_build = engine.build_id
 
-        def change(manifest: dict[str, Any]) -> dict[str, Any]:
-            if manifest.get("build_id") != tuned_build:  # a build swapped in while tuning
+        def change(manifest: Manifest) -> Manifest:
+            if manifest.build_id != tuned_build:  # a build swapped in while tuning
                 raise BuildLocked(
-                    f"the index changed while tuning (build {tuned_build} was tuned, {manifest.get('build_id')} is served now): "
+                    f"the index changed while tuning (build {tuned_build} was tuned, {manifest.build_id} is served now): "
                     "nothing recorded; run tune again"
                 )
-            return {**manifest, "fusion": record.to_dict()}
+            return manifest.with_fusion(record)
 
         report.build_id = republish(IndexLayout(index_root), change)
     return report

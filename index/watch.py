@@ -155,14 +155,14 @@ class Watcher:
             manifest = BuildFiles(IndexLayout(self.index_root).current_build()).read_manifest()
         except PaperSearchError:
             return None, "auto", None  # no served build yet: the build's own defaults
-        legs = manifest.get("dense_legs") or []
+        legs = manifest.dense_legs
         if not legs:
             return None, "off", None
         # "required": a leg whose model no longer loads fails the daily build (logged,
         # retried) instead of quietly publishing an index without that leg. The legs'
         # passage text too: another text would re-embed every paper.
-        models = ",".join(str(leg.get("source") or leg["name"]) for leg in legs)
-        return models, "required", list(legs[0].get("text_fields") or []) or None
+        models = ",".join(leg.source for leg in legs)
+        return models, "required", list(legs[0].text_fields) or None
 
     def _problems(self, paths: list[str], now: Snapshot) -> list[ParseIssue]:
         issues: list[ParseIssue] = []

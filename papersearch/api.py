@@ -121,9 +121,9 @@ def create_app(
         engine = served.engine
         legs = [{"name": "bm25", "kind": "bm25", "backend": None, "model": None, "dim": None, "ready": True, "notice": None}]
         legs += [
-            {"name": name, "kind": "dense", "backend": meta["backend"], "model": meta["model"], "dim": meta["dim"],
+            {"name": name, "kind": "dense", "backend": spec.backend, "model": spec.model, "dim": spec.dim,
              "ready": engine.dense_legs[name].ready, "notice": engine.dense_legs[name].notice}
-            for name, meta in engine.leg_meta.items()
+            for name, spec in engine.leg_specs.items()
         ]
         return {
             "status": "ok",
@@ -132,11 +132,11 @@ def create_app(
             "dense_index": bool(engine.dense_legs),
             "legs": legs,
             "modes": engine.modes,
-            "model": ", ".join(m["model"] for m in engine.leg_meta.values()) or None,
+            "model": ", ".join(spec.model for spec in engine.leg_specs.values()) or None,
             "model_notice": engine.model_notice,
             "fusion": engine.fusion.to_dict(),
             "build_id": engine.build_id,
-            "built_at": engine.manifest.get("built_at"),
+            "built_at": engine.manifest.built_at,
             "loaded_at": dt.datetime.fromtimestamp(served.loaded_at, dt.timezone.utc).isoformat(timespec="seconds"),
             "index": holder.location,
         }

@@ -142,22 +142,20 @@ def info_cmd(index_root: Path | None, engine: str, milvus_uri_: str | None, as_j
         layout = IndexLayout(resolve_root(index_root))
         build = layout.current_build()
         manifest = BuildFiles(build).read_manifest()
-        data, where = {"engine": "local", "index": str(layout.root), "build": build.name, **manifest}, f"{layout.root} (build {build.name})"
-    from search.fusion_settings import FusionSettings
-
-    fusion = FusionSettings.from_manifest(manifest)
+        data, where = {"engine": "local", "index": str(layout.root), "build": build.name, **manifest.to_dict()}, f"{layout.root} (build {build.name})"
+    fusion = manifest.fusion_settings
     data["fusion"] = fusion.to_dict()  # the settings searches use (the shipped default when none are recorded)
     if as_json:
         print_json(data)
         return
-    legs = manifest.get("dense_legs") or []
+    legs = manifest.dense_legs
     click.echo(f"engine:   {data['engine']}")
     click.echo(f"index:    {where}")
-    click.echo(f"papers:   {manifest['papers']} from {manifest['files']} files ({manifest['errors']} problems)")
-    click.echo(f"built at: {manifest['built_at']}")
-    click.echo(f"bm25:     k1={manifest['bm25']['k1']} b={manifest['bm25']['b']}, {manifest['bm25']['vocabulary']} terms")
+    click.echo(f"papers:   {manifest.papers} from {manifest.files} files ({manifest.errors} problems)")
+    click.echo(f"built at: {manifest.built_at}")
+    click.echo(f"bm25:     k1={manifest.bm25.k1} b={manifest.bm25.b}, {manifest.bm25.vocabulary} terms")
     for leg in legs:
-        click.echo(f"dense:    {leg['name']}: {leg['model']} ({leg['backend']} {leg['version']}, {leg['dim']}-d, {leg['index']['type']})")
+        click.echo(f"dense:    {leg.name}: {leg.model} ({leg.backend} {leg.version}, {leg.dim}-d, {leg.ann_type})")
     if not legs:
         click.echo("dense:    off (BM25 only)")
     click.echo(f"fusion:   {fusion.describe()}")

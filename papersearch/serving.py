@@ -118,8 +118,8 @@ def _serve_workers(cfg: ServeConfig, proxy: dict[str, Any]) -> None:
     try:
         files = BuildFiles(IndexLayout(root).current_build())
         manifest = files.read_manifest()
-        KiwiTokenizer().check_compatible(manifest["tokenizer"])
-        click.echo(f"Serving {manifest['papers']} papers from {root} (build {manifest['build_id']})", err=True)
+        KiwiTokenizer().check_compatible(manifest.tokenizer)
+        click.echo(f"Serving {manifest.papers} papers from {root} (build {manifest.build_id})", err=True)
     except (IndexNotFound, IndexCorrupt) as e:
         click.echo(f"note: {e}; /api answers 503 until one is built and reloaded", err=True)
     os.environ.update({ENV_ROOT: str(root), ENV_MODEL: cfg.model or "", ENV_TOKEN: cfg.reload_token or ""})

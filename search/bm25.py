@@ -27,28 +27,46 @@ class BM25Hit(ScoredId):
     terms: tuple[str, ...] = ()
 
 
-class BM25Retriever:
-    name = "bm25"
+@dataclass(frozen=True)
+class BM25Matrix:
+    """A build's BM25 weights as bm25s saved them: a CSC matrix, one column per term (its
+    postings' rows in ``indices``, their weights in ``data``, sliced by ``indptr``)."""
 
-    def __init__(self, bm25_dir: Path, ids: list[str], tokenizer: KiwiTokenizer, mmap: bool = True):
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    vocab: dict[str, int]  # term -> column
+    num_docs: int
+
+    @classmethod
+    def load(cls, bm25_dir: Path, mmap: bool = True) -> "BM25Matrix":
+        """The one reader of a build's ``bm25/`` folder (bm25s's own loader; the query side
+        and the Milvus publisher both read it here)."""
         import bm25s
 
         try:
             model = bm25s.BM25.load(str(bm25_dir), mmap=mmap, load_corpus=False, show_progress=False)
         except (OSError, ValueError, KeyError) as e:
             raise IndexCorrupt(f"BM25 files unreadable in {bm25_dir}: {e}") from e
-        self.vocab: dict[str, int] = model.vocab_dict
         # Plain ndarray views of the memory maps (np.memmap's own slicing costs ~15 µs a
         # call, dozens of calls a query); indptr is one int per term, so it is read in.
-        self._data = np.asarray(model.scores["data"])
-        self._indices = np.asarray(model.scores["indices"])
-        self._indptr = np.array(model.scores["indptr"])
+        return cls(
+            np.asarray(model.scores["data"]), np.asarray(model.scores["indices"]), np.array(model.scores["indptr"]),
+            model.vocab_dict, int(model.scores["num_docs"]),
+        )
+
+
+class BM25Retriever:
+    name = "bm25"
+
+    def __init__(self, bm25_dir: Path, ids: list[str], tokenizer: KiwiTokenizer, mmap: bool = True):
+        matrix = BM25Matrix.load(bm25_dir, mmap=mmap)
+        self.vocab: dict[str, int] = matrix.vocab
+        self._data, self._indices, self._indptr = matrix.data, matrix.indices, matrix.indptr
         self.ids = ids
         self.tokenizer = tokenizer
-        if int(model.scores["num_docs"]) != len(ids):
-            raise IndexCorrupt(
-                f"BM25 index has {model.scores['num_docs']} documents but the index lists {len(ids)} papers"
-            )
+        if matrix.num_docs != len(ids):
+            raise IndexCorrupt(f"BM25 index has {matrix.num_docs} documents but the index lists {len(ids)} papers")
 
     def retrieve(self, query: str, k: int) -> list[ScoredId]:
         return self.retrieve_terms(self.query_terms(query), k)

@@ -10,6 +10,8 @@ import numpy as np
 from search.encoders import Encoder
 from search.errors import IndexCorrupt, ModelUnavailable
 from search.fusion import LegStats
+from search.layout import BuildFiles
+from search.manifest import DenseLegSpec
 from search.records import ScoredId
 
 # Rows the corpus moments are estimated from: a mean and a covariance need no more than
@@ -35,11 +37,10 @@ def corpus_moments(vectors: np.ndarray) -> np.ndarray:
 class DenseRetriever:
     """One encoder's vectors: ``name`` is the leg's name (``e5``, ``use``, ...)."""
 
-    def __init__(
-        self, name: str, vectors_path: Path, faiss_path: Path, ids: list[str], spec: dict[str, Any],
-        moments_path: Path | None = None,
-    ):
+    def __init__(self, name: str, files: BuildFiles, ids: list[str], spec: DenseLegSpec):
         import faiss
+
+        vectors_path, faiss_path = files.leg_vectors(name), files.leg_faiss(name)
 
         self.name = name
         try:
@@ -57,9 +58,9 @@ class DenseRetriever:
             raise IndexCorrupt(
                 f"dense leg {name!r} has {self.index.ntotal} vectors but the index lists {len(ids)} papers"
             )
-        if spec.get("type") == "hnsw":
-            self.index.hnsw.efSearch = int(spec.get("efSearch", 128))
-        self.moments = read_moments(moments_path, self.vectors)
+        if spec.ef_search is not None:
+            self.index.hnsw.efSearch = spec.ef_search
+        self.moments = read_moments(files.leg_moments(name), self.vectors)
         self.ids = ids
         self.encoder: Encoder | None = None
         self.notice: str | None = "embedding model not loaded"  # why it cannot answer queries

@@ -22,7 +22,8 @@ from search.errors import InvalidQuery, PaperNotFound
 from search.expansion import Expander
 from search.filters import Filters
 from search.fusion import LegStats, fuse
-from search.fusion_settings import FusionSettings, check_weight_legs
+from search.fusion_settings import check_weight_legs
+from search.manifest import DenseLegSpec
 from search.layout import BuildFiles, IndexLayout, read_json
 from search.more_like_this import mlt_terms, term_counts
 from search.snippet_spans import StoredSpans
@@ -90,7 +91,7 @@ class SearchEngine:
         self.files = BuildFiles(build_dir)
         self.manifest = self.files.read_manifest()
         self.tokenizer = KiwiTokenizer(TokenizerSettings.default())
-        self.tokenizer.check_compatible(self.manifest["tokenizer"])
+        self.tokenizer.check_compatible(self.manifest.tokenizer)
         self.papers = [Paper.from_dict(d) for d in self.files.iter_papers()]
         self.ids = [p.id for p in self.papers]
         self.row_of = {pid: i for i, pid in enumerate(self.ids)}
@@ -100,16 +101,13 @@ class SearchEngine:
         # The mined Korean↔English term bridge; builds made without one expand nothing.
         glossary = read_json(self.files.glossary) if self.files.glossary.exists() else None
         self.expander = Expander(glossary, self.bm25.document_frequency, len(self.ids))
-        self.leg_meta: dict[str, dict[str, Any]] = {m["name"]: m for m in self.manifest.get("dense_legs") or ()}
+        self.leg_specs: dict[str, DenseLegSpec] = {spec.name: spec for spec in self.manifest.dense_legs}
         self.dense_legs: dict[str, DenseRetriever] = {
-            name: DenseRetriever(
-                name, self.files.leg_vectors(name), self.files.leg_faiss(name), self.ids, meta["index"], self.files.leg_moments(name)
-            )
-            for name, meta in self.leg_meta.items()
+            name: DenseRetriever(name, self.files, self.ids, spec) for name, spec in self.leg_specs.items()
         }
         # How this index fuses by default: tuned and recorded, or the shipped default.
-        self.fusion = FusionSettings.from_manifest(self.manifest)
-        attach_encoders(self.dense_legs, self.leg_meta, model, load_model, encoders)
+        self.fusion = self.manifest.fusion_settings
+        attach_encoders(self.dense_legs, self.leg_specs, model, load_model, encoders)
 
     @classmethod
     def open(cls, index_root: Path | str, model: str | Sequence[str] | None = None, load_model: bool = True) -> "SearchEngine":
@@ -144,7 +142,7 @@ class SearchEngine:
 
     @property
     def build_id(self) -> str:
-        return str(self.manifest.get("build_id", self.files.path.name))
+        return self.manifest.build_id
 
     def paper(self, paper_id: str) -> Paper:
         row = self.row_of.get(paper_id.strip())

@@ -36,11 +36,8 @@ class FusionSettings:
         return out
 
     @classmethod
-    def from_manifest(cls, manifest: Mapping[str, Any]) -> "FusionSettings":
-        """The index's recorded settings, or the shipped default when it records none."""
-        raw = manifest.get("fusion")
-        if raw is None:
-            return cls()
+    def from_dict(cls, raw: Mapping[str, Any]) -> "FusionSettings":
+        """Recorded settings (``search/manifest.py`` reads them from the manifest)."""
         try:
             return cls(
                 check_fusion(raw["method"]), check_rrf_k(raw["rrf_k"]), check_weights(raw.get("weights") or {}),

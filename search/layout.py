@@ -43,10 +43,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from search.errors import IndexCorrupt, IndexIncompatible, IndexNotFound
+from search.errors import IndexCorrupt, IndexNotFound
 
-# 2: several dense legs (manifest ``dense_legs``, files under dense/<leg>/).
-FORMAT_VERSION = 2
+from search.manifest import FORMAT_VERSION, Manifest  # noqa: F401 - FORMAT_VERSION: the layout's version
 MANIFEST = "manifest.json"
 PAPERS = "papers.jsonl"
 BM25_DIR = "bm25"
@@ -166,15 +165,10 @@ class BuildFiles:
     snippet_vocab = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_VOCAB)
     snippet_text_keys = property(lambda self: self.path / SNIPPETS_DIR / SNIPPET_TEXT_KEYS)
 
-    def read_manifest(self) -> dict[str, Any]:
-        manifest = read_json(self.manifest)
-        version = manifest.get("format_version")
-        if version != FORMAT_VERSION:
-            raise IndexIncompatible(
-                f"index format {version!r} at {self.path} is not {FORMAT_VERSION}: "
-                "rebuild it with `papersearch index build --full`"
-            )
-        return manifest
+    def read_manifest(self) -> Manifest:
+        """The build's typed manifest (``search/manifest.py``): another format is
+        ``IndexIncompatible``, a damaged one ``IndexCorrupt``."""
+        return Manifest.from_dict(read_json(self.manifest), where=str(self.path))
 
     def iter_papers(self) -> Iterator[dict[str, Any]]:
         yield from read_jsonl(self.papers)

@@ -15,6 +15,7 @@ from typing import Any
 
 from search.encoders import Encoder, leg_name, load_for_leg, parse_models
 from search.errors import InvalidQuery, ModelMismatch, ModelUnavailable
+from search.manifest import DenseLegSpec
 from search.results import DENSE_UNAVAILABLE, LEGS_MISSING, MODES
 
 # The encoders' forward passes release the GIL: with several dense legs they run side by
@@ -60,7 +61,7 @@ def plan_legs(mode: str, legs: Mapping[str, Any], ready: Sequence[str], model_no
 
 
 def attach_encoders(
-    legs: Mapping[str, Any], leg_meta: Mapping[str, Mapping[str, Any]], model: str | Sequence[str] | None,
+    legs: Mapping[str, Any], specs: Mapping[str, DenseLegSpec], model: str | Sequence[str] | None,
     load_model: bool, encoders: Sequence[Encoder] = (),
 ) -> None:
     """Give each dense leg (an object with ``encoder`` and ``notice``) the encoder its
@@ -70,17 +71,17 @@ def attach_encoders(
     what a leg needs (same backend, model, version, dimension and prompts), never
     changed: a server hands the same ones to each engine it loads."""
     given = {leg_name(m): m for m in parse_models(model)}
-    unknown = [m for leg, m in given.items() if leg not in leg_meta]
+    unknown = [m for leg, m in given.items() if leg not in specs]
     if unknown:
-        built = ", ".join(f"{n} ({m['model']})" for n, m in leg_meta.items()) or "no embedding model"
+        built = ", ".join(f"{n} ({spec.model})" for n, spec in specs.items()) or "no embedding model"
         raise ModelMismatch(f"index was built with {built}, not {', '.join(unknown)}: rebuild with --model")
     for name, leg in legs.items():
         if load_model:
-            meta = leg_meta[name]
-            if name in given and meta["backend"] == "sentence-transformers":
-                meta = {**meta, "source": given[name]}
+            spec = specs[name]
+            if name in given and spec.backend == "sentence-transformers":
+                spec = spec.with_source(given[name])
             try:
-                leg.encoder = load_for_leg(meta, encoders)
+                leg.encoder = load_for_leg(spec, encoders)
                 leg.notice = None
             except (ModelUnavailable, ModelMismatch) as e:
                 leg.notice = str(e)

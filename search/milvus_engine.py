@@ -24,7 +24,8 @@ from search.expansion import Expander
 from search.filters import Filters
 from search.dense import similarity_stats
 from search.fusion import LegStats, fuse
-from search.fusion_settings import FusionSettings, check_weight_legs
+from search.fusion_settings import check_weight_legs
+from search.manifest import DenseLegSpec, Manifest
 from search.legs import LEG_POOL, LegPlan, attach_encoders, plan_legs
 from search.milvus_parts import CollectionReads, MilvusLeg, PaperIds
 from search.milvus_store import (
@@ -82,26 +83,26 @@ class MilvusEngine:
             self.collection = collection
             lexicon = read_lexicon(self.client, collection)
             self.client.load_collection(collection)
-        self.manifest: dict[str, Any] = lexicon["manifest"]
+        self.manifest = Manifest.from_dict(lexicon["manifest"], where=f"Milvus collection {collection}")
         self.tokenizer = KiwiTokenizer(TokenizerSettings.default())
-        self.tokenizer.check_compatible(self.manifest["tokenizer"])
+        self.tokenizer.check_compatible(self.manifest.tokenizer)
         self.column = {t: i for i, t in enumerate(lexicon["vocab"]) if t}
         self.reads = CollectionReads(self.client, collection, self.column)
         self._df: list[int] = lexicon["df"]
-        self.paper_count = int(self.manifest["papers"])
+        self.paper_count = self.manifest.papers
         self.expander = Expander(lexicon.get("glossary"), self.document_frequency, self.paper_count)
-        self.leg_meta: dict[str, dict[str, Any]] = {m["name"]: m for m in self.manifest.get("dense_legs") or ()}
+        self.leg_specs: dict[str, DenseLegSpec] = {spec.name: spec for spec in self.manifest.dense_legs}
         moments = lexicon.get("moments") or {}
-        self.dense_legs: dict[str, MilvusLeg] = {name: MilvusLeg(meta, moments.get(name)) for name, meta in self.leg_meta.items()}
-        self.fusion = FusionSettings.from_manifest(self.manifest)
+        self.dense_legs: dict[str, MilvusLeg] = {name: MilvusLeg(spec, moments.get(name)) for name, spec in self.leg_specs.items()}
+        self.fusion = self.manifest.fusion_settings
         self._ids: list[str] | None = None
-        attach_encoders(self.dense_legs, self.leg_meta, model, load_model, encoders)
+        attach_encoders(self.dense_legs, self.leg_specs, model, load_model, encoders)
 
     # -- what the API and the CLI read --------------------------------------------------
 
     @property
     def build_id(self) -> str:
-        return str(self.manifest.get("build_id", self.collection))
+        return self.manifest.build_id
 
     @property
     def ids(self) -> PaperIds:
@@ -121,7 +122,7 @@ class MilvusEngine:
         return self._ids
 
     def info(self) -> dict[str, Any]:
-        return {"engine": self.engine, "milvus_uri": self.uri, "alias": self.alias, "collection": self.collection, **self.manifest}
+        return {"engine": self.engine, "milvus_uri": self.uri, "alias": self.alias, "collection": self.collection, **self.manifest.to_dict()}
 
     def document_frequency(self, term: str) -> int:
         col = self.column.get(term)

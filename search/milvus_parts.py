@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from search.manifest import DenseLegSpec
 from search.encoders import Encoder
 from search.milvus_store import MAX_QUERY_ROWS, leg_field, milvus_errors
 from search.records import ScoredId
@@ -20,18 +21,17 @@ class MilvusLeg:
     """One dense leg (a manifest ``dense_legs`` entry): its Milvus field and, once loaded,
     the encoder for its queries. ``encoder``/``notice``/``ready`` as ``DenseRetriever``."""
 
-    def __init__(self, meta: Mapping[str, Any], moments: Any = None) -> None:
+    def __init__(self, spec: DenseLegSpec, moments: Any = None) -> None:
         """``moments``: the leg's corpus mean and covariance as published (lists), or None
         for a collection published before they were (z-score fusion then normalises the
         leg over its own list)."""
-        self.name = str(meta["name"])
-        self.meta = meta
-        self.moments = _moments(moments, int(meta.get("dim") or 0))
+        self.name = spec.name
+        self.spec = spec
+        self.moments = _moments(moments, spec.dim)
         self.field = leg_field(self.name)
         self.encoder: Encoder | None = None
         self.notice: str | None = "embedding model not loaded"  # why it cannot answer queries
-        spec = meta.get("index") or {}
-        ef = {"ef": int(spec.get("efSearch", 128))} if spec.get("type") == "hnsw" else {}
+        ef = {"ef": spec.ef_search} if spec.ef_search is not None else {}
         self.params = {"metric_type": "IP", "params": ef}
 
     @property

@@ -2,11 +2,51 @@
 
 from __future__ import annotations
 
+import inspect
+import re
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Module-scoped fixtures that build an index of their own (the session's shared ones are
+# not counted: every tier pays for those once).
+_BUILDING_FIXTURES = {"built", "tuned_index"}
+
+# The slow tier: what starts servers, browsers, Milvus Lite or other processes, loads the
+# real (bundled) encoders, runs the notebook or the benchmarks. ``pytest -m "not slow"`` (``make test-fast``) is the rest:
+# unit tests and in-process builds of the sample corpus, in well under a minute.
+SLOW_MODULES = {
+    "test_api_service", "test_bench_smoke", "test_crash", "test_encoders", "test_kiwi_prefetch", "test_milvus",
+    "test_notebooks", "test_readme", "test_serve_workers", "test_web_browser", "test_web_pages",
+}
+SLOW_TESTS = {
+    "test_api_hostile.py::test_real_server_ignores_forwarded_addresses",
+    "test_cli_messages.py::test_serve_on_a_busy_port_fails_before_loading_or_announcing",
+    "test_ranking_order.py::test_query_analysis_is_the_same_in_every_process",
+    "test_watch.py::test_new_digest_goes_live_and_a_broken_one_is_held",
+}
+
+
+# A test that runs a build of its own (beyond the session's shared indexes below) is in
+# the "build" tier: about a second each, thirty seconds together.
+_OWN_BUILD = re.compile(r"\bbuild_index\(|\"index\", \"build\"|\brepublish\(|\bWatcher\(")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.path.stem
+        name = f"{item.path.name}::{item.originalname}"
+        if module in SLOW_MODULES or name in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
+        function = getattr(item, "function", None)
+        try:
+            source = inspect.getsource(function) if function is not None else ""
+        except (OSError, TypeError):
+            source = ""
+        if _OWN_BUILD.search(source) or any(f in getattr(item, "fixturenames", ()) for f in _BUILDING_FIXTURES):
+            item.add_marker(pytest.mark.build)
 DIGESTS = REPO / "data" / "digests"
 DEV_QRELS = REPO / "tests" / "data" / "dev.json"
 

@@ -21,12 +21,16 @@ UI_TARS_TITLE = "UI-TARS-2 Technical Report: Advancing GUI Agent with Multi-Turn
 
 def test_manifest_records_model_dimension_prompts_and_index(dense_index: Path, tiny_model_dir: Path) -> None:
     engine = SearchEngine.open(dense_index)
-    (dense,) = engine.manifest["dense_legs"]
-    assert dense["name"] == LEG and dense["backend"] == "sentence-transformers"
-    assert dense["model"] == str(tiny_model_dir.resolve()) and dense["version"]
-    assert dense["dim"] == 64 and dense["normalized"] is True
-    assert dense["prompts"] == {"query": "", "passage": ""}
-    assert dense["index"]["type"] == "flat" and dense["text_fields"] == ["title", "summary"]
+    (dense,) = engine.manifest.dense_legs
+    assert dense.name == LEG and dense.backend == "sentence-transformers"
+    assert dense.model == str(tiny_model_dir.resolve()) and dense.version
+    assert dense.dim == 64 and dense.normalized is True
+    assert dense.prompts == {"query": "", "passage": ""}
+    assert dense.ann_type == "flat" and dense.text_fields == ("title", "summary")
+    # The manifest round-trips through its one codec, keys it does not know included.
+    from search.manifest import Manifest
+
+    assert Manifest.from_dict(engine.manifest.to_dict()) == engine.manifest
     vectors = np.load(engine.files.leg_vectors(LEG))
     assert vectors.shape == (72, 64)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
@@ -219,13 +223,16 @@ def test_dense_total_is_every_paper(dense_engine: SearchEngine) -> None:
 def test_query_time_settings_do_not_force_an_ann_rebuild() -> None:
     """efSearch is applied on load from the manifest: a build that changes only it
     extends the served graph; anything that shapes the graph rebuilds it."""
-    from index.dense_build import choose_index, same_graph
+    from dataclasses import replace
 
-    a = {"model": "m", "dim": 8, "index": choose_index(30_000)}
-    b = {**a, "index": {**a["index"], "efSearch": 64}}
-    assert same_graph(a, b)
-    assert not same_graph(a, {**b, "index": {**b["index"], "M": 16}})
-    assert not same_graph(a, {**a, "model": "other"}) and not same_graph(None, a)
+    from index.dense_build import choose_index
+    from search.manifest import DenseLegSpec
+
+    a = DenseLegSpec.from_dict({"name": "x", "backend": "b", "model": "m", "dim": 8, "index": choose_index(30_000)})
+    b = replace(a, index={**a.index, "efSearch": 64})
+    assert a.same_graph(b)
+    assert not a.same_graph(replace(b, index={**b.index, "M": 16}))
+    assert not a.same_graph(replace(a, model="other")) and not a.same_graph(None)
 
 
 @pytest.mark.parametrize("kind", ["flat", "hnsw"])
@@ -237,17 +244,22 @@ def test_served_vectors_are_memory_mapped_and_answer_as_when_read_in(tmp_path: P
 
     from index.dense_build import choose_index, write_dense
     from search.dense import DenseRetriever
+    from search.layout import BuildFiles
+    from search.manifest import DenseLegSpec
 
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(300, 16)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     spec = choose_index(len(vectors), kind)
-    write_dense(vectors, tmp_path / "vectors.npy", tmp_path / "faiss.index", spec)
-    leg = DenseRetriever("x", tmp_path / "vectors.npy", tmp_path / "faiss.index", [f"p{i}" for i in range(300)], spec)
+    files = BuildFiles(tmp_path)
+    files.leg_vectors("x").parent.mkdir(parents=True)
+    write_dense(vectors, files.leg_vectors("x"), files.leg_faiss("x"), spec)
+    leg_spec = DenseLegSpec.from_dict({"name": "x", "backend": "b", "model": "m", "dim": 16, "index": spec})
+    leg = DenseRetriever("x", files, [f"p{i}" for i in range(300)], leg_spec)
     index = faiss.downcast_index(leg.index)
     codes = (faiss.downcast_index(index.storage) if kind == "hnsw" else index).codes
     assert codes.size() == vectors.nbytes and not codes.is_owned
-    in_memory = faiss.read_index(str(tmp_path / "faiss.index"))
+    in_memory = faiss.read_index(str(files.leg_faiss("x")))
     if kind == "hnsw":
         in_memory.hnsw.efSearch = leg.index.hnsw.efSearch
     queries = vectors[:20] + rng.normal(scale=0.1, size=(20, 16)).astype(np.float32)

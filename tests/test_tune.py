@@ -34,7 +34,7 @@ NEW_DIGEST = """# 2026-02-02 Daily Papers (Top 5)
 
 
 def _manifest(root: Path) -> dict:
-    return BuildFiles(IndexLayout(root).current_build()).read_manifest()
+    return BuildFiles(IndexLayout(root).current_build()).read_manifest().to_dict()
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def tuned_index(tmp_path: Path, dense_index: Path, digests: Path) -> tuple[Path,
     root, src = tmp_path / "ix", tmp_path / "digests"
     shutil.copytree(dense_index, root, symlinks=True)
     shutil.copytree(digests, src)
-    republish(IndexLayout(root), lambda m: {**m, "fusion": RECORDED})
+    republish(IndexLayout(root), lambda m: m.with_fusion(FusionSettings.from_dict(RECORDED)))
     return root, src
 
 
@@ -123,7 +123,7 @@ def test_recorded_settings_survive_an_incremental_and_a_watch_build(tuned_index:
 
 def test_a_build_without_a_weighted_leg_drops_the_settings_and_says_so(tuned_index: tuple[Path, Path]) -> None:
     root, src = tuned_index
-    republish(IndexLayout(root), lambda m: {**m, "fusion": {**RECORDED, "weights": {"tiny-static": 3.0}}})
+    republish(IndexLayout(root), lambda m: m.with_fusion(FusionSettings.from_dict({**RECORDED, "weights": {"tiny-static": 3.0}})))
     lines: list[str] = []
     build_index([src], root, dense="off", progress=False, log=lines.append)
     assert "fusion" not in _manifest(root)

