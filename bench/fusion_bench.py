@@ -83,8 +83,8 @@ def main() -> None:
         stats_bm25.append(_ms(lambda: engine.bm25.rank_terms(terms, CANDIDATES, stats=True), 3) - plain)
         vector = dense.encoder.encode_query(q)
         stats_dense.append(_ms(lambda: similarity_stats(dense.moments, vector, rankings[leg]), 5))
-        fills.append(_ms(lambda: runs.fill(engine.row_of), 5))
-        fill = runs.fill(engine.row_of)
+        fills.append(_ms(runs.fill, 5))
+        fill = runs.fill()
         for method in fuse_t:
             fuse_t[method].append(_ms(lambda m=method: fuse(rankings, m, stats=stats, fill=fill), 5))
     print(_row("bm25 statistics (rank with - rank without)", stats_bm25))

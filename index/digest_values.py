@@ -13,6 +13,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from search.query_limits import MAX_UPVOTES  # one bound for what digests say and filters ask
+
 # -- size limits ----------------------------------------------------------------------
 # Generous for real digests: the largest sample paper has ~1,300 characters of text, its
 # longest field ~900 and its longest title 150. The limits exist because Kiwi's time
@@ -28,7 +30,6 @@ MAX_ISSUES_PER_FILE = 100  # then one line says how many more were found
 # One file's parse: the largest allowed (8 MiB of real papers) takes ~1.3 s here
 # (python -m bench.parse_bench); a file still going after this is reported and skipped.
 MAX_PARSE_SECONDS = 30.0
-MAX_UPVOTES = 1_000_000_000
 # A cut looks this far back from the limit for a sentence end, then for a space.
 _CUT_WINDOW = 2_000
 

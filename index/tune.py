@@ -116,7 +116,7 @@ def tune(
         raise InvalidQuery(f"nothing to tune: this index answers with one leg ({', '.join(legs)}), there is no fusion")
     log(f"tune: {len(queries)} queries, legs {', '.join(legs)}: running each leg once per query")
     runs = [engine.run_legs(q["query"], legs, CANDIDATES) for q in queries]
-    fills = [r.fill(engine.row_of) for r in runs]
+    fills = [r.fill() for r in runs]
     grid = candidates(legs)
     log(f"tune: scoring {len(grid)} fusion settings, {folds}-fold cross-validation (seed {seed})")
     table = [

@@ -38,7 +38,6 @@ from papersearch.api_pages import add_pages
 from papersearch.api_search import BUILD_HEADER, SEARCH_PATH, SearchAPI, SearchQuery, answer_async, with_snippets
 from search.engine_holder import EngineHolder
 from search.query_limits import MAX_K, SIMILAR_MODE
-from search.similar_many import similar_to_many
 
 WEB_DIR = Path(__file__).parent / "web"
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
@@ -108,7 +107,7 @@ def create_app(
         """Papers similar to a text (e.g. a pasted abstract), or to several papers at once."""
         served = holder.current()
         if body.ids is not None:
-            resp = similar_to_many(served.engine, body.ids, k=body.k, mode=body.mode)
+            resp = served.engine.similar_many(body.ids, k=body.k, mode=body.mode)
         else:
             resp = served.engine.similar(text=body.text, k=body.k, mode=body.mode)
         response.headers[BUILD_HEADER] = served.engine.build_id

@@ -10,8 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
 
-from search.query_limits import MAX_K, MAX_TEXT_CHARS, SIMILAR_MODE, without_surrogates
-from search.similar_many import MAX_IDS
+from search.query_limits import MAX_IDS, MAX_K, MAX_TEXT_CHARS, SIMILAR_MODE, without_surrogates
 
 
 

@@ -29,12 +29,11 @@ from search.errors import InvalidQuery
 from search.filters import Filters, parse_date
 from search.fusion import FUSIONS
 from search.fusion_settings import MAX_RRF_K, parse_weights
-from search.query_limits import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS
+from search.query_limits import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS, MAX_UPVOTES
 from search.results import SearchResponse
 
 SEARCH_PATH = "/api/search"
 BUILD_HEADER = "X-Index-Build"  # which build answered: lets clients (and tests) see a reload
-MAX_UPVOTES = 1_000_000_000
 # The date filters' format, stated in the OpenAPI schema (parse_date checks the calendar).
 DATE: dict[str, Any] = {"format": "date"}
 
@@ -87,7 +86,7 @@ def with_snippets(served: Served, resp: SearchResponse, query_terms: set[str]) -
     snippets = served.snippets.for_papers(
         [hit.paper for hit in resp.results],
         [query_terms.union(hit.matched) for hit in resp.results],
-        [served.engine.row_of.get(hit.paper.id) for hit in resp.results],
+        [served.engine.row(hit.paper.id) for hit in resp.results],
     )
     for row, snippet in zip(out["results"], snippets):
         row["snippet"] = snippet.to_dict()

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from search.engine import SearchEngine
+from search.pipeline import Engine
 from search.errors import IndexCorrupt, IndexNotFound, PaperSearchError
 from search.layout import IndexLayout
 from search.snippets import Snippeter
@@ -36,15 +37,18 @@ WARM_UP_QUERY = "다중 턴 강화학습 warm-up"
 class Served:
     """One loaded build with its helpers; replaced whole, never mutated."""
 
-    engine: SearchEngine
+    engine: Engine  # SearchEngine, or MilvusEngine (search/milvus_holder.py)
     snippets: Snippeter
-    build_dir: Path | str  # a build folder, or a Milvus collection's name
+    build: str  # what it was loaded from: a build folder, or a Milvus collection's name
     loaded_at: float
 
 
 class EngineHolder:
-    def __init__(self, index_root: Path | str, model: str | None = None) -> None:
-        self.layout = IndexLayout(index_root)
+    """The local index's served engine. ``index_root`` None: a subclass that reads no
+    index folder (``MilvusHolder``)."""
+
+    def __init__(self, index_root: Path | str | None, model: str | None = None) -> None:
+        self.layout = IndexLayout(index_root) if index_root is not None else None
         self.model = model
         self._served: Served | None = None
         self._reload_lock = threading.Lock()  # one load at a time; searches never take it
@@ -58,7 +62,7 @@ class EngineHolder:
     def current(self) -> Served:
         served = self._served
         if served is None:
-            raise IndexNotFound(self.load_error or f"no index loaded from {self.layout.root}")
+            raise IndexNotFound(self.load_error or f"no index loaded from {self.location}")
         return served
 
     @property
@@ -69,6 +73,7 @@ class EngineHolder:
     @property
     def location(self) -> str:
         """Where the index is read from, for /api/health."""
+        assert self.layout is not None  # a holder without a layout says where it reads
         return str(self.layout.root)
 
     @property
@@ -117,9 +122,10 @@ class EngineHolder:
 
     def _load(self, notify: bool = True) -> dict[str, Any]:
         """Called with ``_reload_lock`` held."""
+        assert self.layout is not None
         build_dir = self.layout.current_build()
         previous = self._served
-        if previous is not None and previous.build_dir == build_dir:
+        if previous is not None and previous.build == str(build_dir):
             return {"status": "unchanged", "build_id": previous.engine.build_id, "previous": previous.engine.build_id}
         loaded = previous.engine.encoders if previous else []
         engine = SearchEngine(build_dir, model=self.model, encoders=loaded)
@@ -129,7 +135,7 @@ class EngineHolder:
         snippets = Snippeter(engine.tokenizer, stored=engine.spans)  # the engine's own map of them
         if previous is not None:
             _carry_snippet_analyses(previous, engine, snippets)
-        return self._swap(Served(engine, snippets, build_dir, time.time()), previous, notify)
+        return self._swap(Served(engine, snippets, str(build_dir), time.time()), previous, notify)
 
     def _swap(self, served: Served, previous: Served | None, notify: bool) -> dict[str, Any]:
         """Serve ``served`` from now on (one attribute rebinding: atomic for requests)."""

@@ -31,6 +31,16 @@ class Filters:
     def __bool__(self) -> bool:
         return any(v is not None for v in (self.date_from, self.date_to, self.min_upvotes))
 
+    def check(self) -> "Filters":
+        """``InvalidQuery`` for upvotes out of range or a range that ends before it starts."""
+        from search.query_limits import MAX_UPVOTES
+
+        if self.min_upvotes is not None and not 0 <= self.min_upvotes <= MAX_UPVOTES:
+            raise InvalidQuery(f"min_upvotes must be between 0 and {MAX_UPVOTES}")
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidQuery(f"date_from {self.date_from} is after date_to {self.date_to}: no paper can match")
+        return self
+
     def accept(self, p: Paper) -> bool:
         if self.date_from and (p.date is None or p.date < self.date_from):
             return False

@@ -18,7 +18,7 @@ from search.snippets import Snippeter
 
 class MilvusHolder(EngineHolder):
     def __init__(self, uri: str, model: str | None = None, alias: str = DEFAULT_ALIAS) -> None:
-        super().__init__(uri, model=model)  # the layout is unused: nothing is read from disk
+        super().__init__(None, model=model)  # no index folder: everything is read from Milvus
         self.uri, self.alias = uri, alias
 
     @property
@@ -40,5 +40,5 @@ class MilvusHolder(EngineHolder):
                 return {"status": "unchanged", "build_id": previous.engine.build_id, "previous": previous.engine.build_id}
         loaded = previous.engine.encoders if previous else []
         engine = MilvusEngine(self.uri, alias=self.alias, model=self.model, encoders=loaded)
-        served = Served(engine, Snippeter(engine.tokenizer), engine.collection, time.time())  # type: ignore[arg-type]
+        served = Served(engine, Snippeter(engine.tokenizer), engine.collection, time.time())
         return self._swap(served, previous, notify)

@@ -10,6 +10,7 @@ import numpy as np
 
 from search.manifest import DenseLegSpec
 from search.encoders import Encoder
+from search.errors import ModelUnavailable
 from search.milvus_store import MAX_QUERY_ROWS, leg_field, milvus_errors
 from search.records import ScoredId
 
@@ -21,12 +22,13 @@ class MilvusLeg:
     """One dense leg (a manifest ``dense_legs`` entry): its Milvus field and, once loaded,
     the encoder for its queries. ``encoder``/``notice``/``ready`` as ``DenseRetriever``."""
 
-    def __init__(self, spec: DenseLegSpec, moments: Any = None) -> None:
+    def __init__(self, spec: DenseLegSpec, moments: Any = None, reads: "CollectionReads | None" = None) -> None:
         """``moments``: the leg's corpus mean and covariance as published (lists), or None
         for a collection published before they were (z-score fusion then normalises the
         leg over its own list)."""
         self.name = spec.name
         self.spec = spec
+        self.reads = reads
         self.moments = _moments(moments, spec.dim)
         self.field = leg_field(self.name)
         self.encoder: Encoder | None = None
@@ -38,11 +40,17 @@ class MilvusLeg:
     def ready(self) -> bool:
         return self.encoder is not None
 
+    def retrieve(self, query: str, k: int) -> list[ScoredId]:
+        """The ``Retriever`` interface: the best ``k`` papers for ``query`` by this leg."""
+        if self.encoder is None or self.reads is None:
+            raise ModelUnavailable(f"dense leg {self.name!r}: {self.notice}")
+        return self.reads.ann(self, [float(x) for x in self.encoder.encode_query(query)], k, "")
+
 
 class PaperIds(Sequence[str]):
     """The served collection's paper ids: counted from the manifest, listed on demand."""
 
-    def __init__(self, engine: Any) -> None:  # a MilvusEngine (not imported: it imports this)
+    def __init__(self, engine: Any) -> None:  # a MilvusStore (not imported: it imports this)
         self._engine = engine
 
     def __len__(self) -> int:

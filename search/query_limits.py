@@ -13,8 +13,11 @@ MAX_TEXT_CHARS = 20_000
 # More-like-this reads a pasted text's first this many characters: its terms are known by
 # then, and Kiwi's time grows faster than the text.
 MLT_CHARS = 4_000
+DEFAULT_K = 10
 MAX_K = 100
 MAX_OFFSET = 1000
+MAX_IDS = 20  # "papers like these": at most this many chosen papers
+MAX_UPVOTES = 1_000_000_000  # what a digest may say (index/digest_values.py) and a filter ask
 CANDIDATES = 100  # each leg's depth before fusion
 # Similar papers: BM25 more-like-this (the record's tf·idf-chosen terms) fused with the
 # stored vectors of every dense leg by z-score, USE at half weight (its sentence-level

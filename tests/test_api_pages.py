@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from papersearch.api import create_app
 from search.engine import SearchEngine
-from search.similar_many import MAX_IDS
+from search.query_limits import MAX_IDS
 
 QUERY = "강화학습"
 
