@@ -70,7 +70,7 @@ def create_app(
     async def search(params: Annotated[SearchQuery, Query()]) -> Response:
         """Search; the CLI's `search --json` output plus a highlighted snippet per hit."""
         served = holder.current()
-        content, headers = await answer_async(served, params, params.filters())
+        content, headers = await answer_async(served, params)
         return Response(content, media_type="application/json", headers=headers)
 
     @app.get("/api/papers/{paper_id}", response_model=PaperOut, responses={404: {"model": Error}, **ERRORS}, tags=["papers"])

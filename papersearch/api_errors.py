@@ -27,6 +27,7 @@ from search.errors import (
 )
 
 log = logging.getLogger("papersearch.api")
+INTERNAL_ERROR = "internal error; see the server log"
 
 STATUS: list[tuple[type[PaperSearchError], int]] = [
     (InvalidQuery, 422),
@@ -70,7 +71,7 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_req: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
-        return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+        return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)
 
 
 def _writable(value: Any) -> Any:

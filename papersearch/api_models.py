@@ -26,7 +26,6 @@ CleanStr = Annotated[str, BeforeValidator(_clean)]
 # hybrid, bm25, dense, or one dense leg by name (e5, use, ...): the engine checks the name
 # against the loaded index, so the schema only bounds its shape.
 Mode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$"), BeforeValidator(_clean)]
-Sort = Literal["relevance", "newest", "upvotes"]
 
 
 class Error(BaseModel):

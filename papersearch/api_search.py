@@ -19,17 +19,17 @@ from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from papersearch.api_models import CleanStr, Mode, Sort
+from papersearch.api_errors import INTERNAL_ERROR, log, status_for
+from papersearch.api_models import CleanStr, Mode
 from search.engine_holder import EngineHolder, Served
-from search.errors import InvalidQuery
+from search.errors import InvalidQuery, PaperSearchError
 from search.filters import Filters, parse_date
-from search.fusion import FUSIONS
-from search.fusion_settings import MAX_RRF_K, parse_weights
-from search.query_limits import MAX_K, MAX_OFFSET, MAX_QUERY_CHARS, MAX_UPVOTES
+from search.fusion_settings import parse_weights
+from search.request import FUSIONS, MAX_K, MAX_OFFSET, MAX_QUERY_CHARS, MAX_RRF_K, MAX_UPVOTES, SORTS, SearchRequest
 from search.results import SearchResponse
 
 SEARCH_PATH = "/api/search"
@@ -50,7 +50,9 @@ class SearchQuery(BaseModel):
     date_from: str | None = Field(None, description="Only papers from this date on (YYYY-MM-DD).", json_schema_extra=DATE)
     date_to: str | None = Field(None, description="Only papers up to this date (YYYY-MM-DD).", json_schema_extra=DATE)
     min_upvotes: int | None = Field(None, ge=0, le=MAX_UPVOTES)
-    sort: Sort = Field("relevance", description="relevance, newest or upvotes (most first) among the matches.")
+    sort: Literal[SORTS] = Field(  # type: ignore[valid-type]
+        "relevance", description="relevance, newest or upvotes (most first) among the matches."
+    )
     fusion: Literal[FUSIONS] | None = Field(  # type: ignore[valid-type]
         None, description="How the legs merge: zscore, dbsf, rrf or weighted (default: the index's; GET /api/health shows it)."
     )
@@ -70,12 +72,14 @@ class SearchQuery(BaseModel):
                 raise ValueError(str(e)) from None
         return value
 
-    def fusion_weights(self) -> dict[str, float] | None:
-        return None if self.weights is None else parse_weights(self.weights)
-
-    def filters(self) -> Filters:
-        """Raises InvalidQuery for a date that is not a calendar date."""
-        return Filters(parse_date(self.date_from), parse_date(self.date_to), self.min_upvotes)
+    def request(self) -> SearchRequest:
+        """The engine's request model (``search/request.py``), which checks what the
+        schema cannot: a calendar date, a date range, the weights' leg names."""
+        return SearchRequest(
+            self.q, k=self.k, offset=self.offset, mode=self.mode,
+            fusion=self.fusion, rrf_k=self.rrf_k, weights=None if self.weights is None else parse_weights(self.weights),
+            filters=Filters(parse_date(self.date_from), parse_date(self.date_to), self.min_upvotes), sort=self.sort,
+        )
 
 
 def with_snippets(served: Served, resp: SearchResponse, query_terms: set[str]) -> dict[str, Any]:
@@ -93,13 +97,10 @@ def with_snippets(served: Served, resp: SearchResponse, query_terms: set[str]) -
     return out
 
 
-def answer(served: Served, params: SearchQuery, filters: Filters) -> tuple[bytes, dict[str, str]]:
+def answer(served: Served, params: SearchQuery) -> tuple[bytes, dict[str, str]]:
     """The JSON body of a search and its headers."""
     t0 = time.perf_counter()
-    resp = served.engine.search(
-        params.q, k=params.k, mode=params.mode, offset=params.offset, filters=filters, sort=params.sort,
-        fusion=params.fusion, rrf_k=params.rrf_k, weights=params.fusion_weights(),
-    )
+    resp = served.engine.run(params.request())
     t1 = time.perf_counter()
     body = with_snippets(served, resp, set(resp.terms))  # the engine's own analysis of q
     t2 = time.perf_counter()
@@ -111,14 +112,14 @@ def answer(served: Served, params: SearchQuery, filters: Filters) -> tuple[bytes
     return content, {BUILD_HEADER: served.engine.build_id, "Server-Timing": timing}
 
 
-async def answer_async(served: Served, params: SearchQuery, filters: Filters) -> tuple[bytes, dict[str, str]]:
+async def answer_async(served: Served, params: SearchQuery) -> tuple[bytes, dict[str, str]]:
     """BM25 alone is a few milliseconds of Python holding the GIL: it runs on the event
     loop, since a thread would only add its hand-off (~0.4 ms). A query that runs an
     encoder's forward pass (which releases the GIL) goes to the thread pool, so the
     event loop keeps serving meanwhile."""
     if served.engine.encodes_query(params.mode):
-        return await run_in_threadpool(answer, served, params, filters)
-    return answer(served, params, filters)
+        return await run_in_threadpool(answer, served, params)
+    return answer(served, params)
 
 
 class SearchAPI(FastAPI):
@@ -140,7 +141,12 @@ class SearchAPI(FastAPI):
         await super().__call__(scope, receive, send)
 
     async def _answer_search(self, scope: Scope, send: Send) -> bool:
-        """Send a search's answer and return True, or send nothing and return False."""
+        """Send a search's answer and return True, or send nothing and return False.
+
+        Parameters that fail the schema go to the FastAPI route, which states the 422 in
+        its own words (no search has run). Once the search runs, its answer is sent from
+        here whatever it is, a domain error included (the route would only run the whole
+        search a second time to reach the same error)."""
         holder: EngineHolder = self.state.holder
         if not holder.loaded:
             return False
@@ -148,11 +154,18 @@ class SearchAPI(FastAPI):
             # As Starlette reads a query string: the last of repeated keys counts.
             raw = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
             params = SearchQuery.model_validate(raw)
-            content, headers = await answer_async(holder.current(), params, params.filters())
-            raw_headers = [(b"content-length", str(len(content)).encode()), (b"content-type", b"application/json")]
-            raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-        except Exception:  # noqa: BLE001 - the FastAPI route answers it, errors included
+        except (ValidationError, ValueError):
             return False
-        await send({"type": "http.response.start", "status": 200, "headers": raw_headers})
+        status = 200
+        try:
+            content, headers = await answer_async(holder.current(), params)
+        except PaperSearchError as e:
+            status, content, headers = status_for(e), orjson.dumps({"detail": str(e)}), {}
+        except Exception as e:  # noqa: BLE001 - as the API's last handler: a 500, the details logged
+            log.exception("unexpected error", exc_info=e)
+            status, content, headers = 500, orjson.dumps({"detail": INTERNAL_ERROR}), {}
+        raw_headers = [(b"content-length", str(len(content)).encode()), (b"content-type", b"application/json")]
+        raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": content})
         return True

@@ -16,10 +16,13 @@ from papersearch.options import (
     index_option,
     json_option,
     k_option,
+    min_upvotes_option,
     mode_option,
     model_option,
+    offset_option,
     resolve_root,
     rrf_k_option,
+    sort_option,
     weights_option,
 )
 
@@ -28,18 +31,15 @@ from papersearch.options import (
 @click.argument("query")
 @index_option
 @k_option(help="Number of results.")
-@click.option("--offset", type=click.IntRange(0, 1000), default=0, help="Skip this many results (paging).")
+@offset_option
 @mode_option
 @fusion_option
 @rrf_k_option
 @weights_option
 @click.option("--date-from", default=None, help="Only papers from this date (YYYY-MM-DD).")
 @click.option("--date-to", default=None, help="Only papers up to this date (YYYY-MM-DD).")
-@click.option("--min-upvotes", type=int, default=None, help="Only papers with at least this many upvotes.")
-@click.option(
-    "--sort", type=click.Choice(["relevance", "newest", "upvotes"]), default="relevance", show_default=True,
-    help="Order of the matches: by relevance, newest first, or most upvoted first.",
-)
+@min_upvotes_option
+@sort_option
 @model_option()
 @engine_options
 @json_option

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import click
 
 from search.errors import InvalidQuery
-from search.fusion import FUSIONS
-from search.fusion_settings import MAX_RRF_K, parse_weights
+from search.fusion_settings import parse_weights
+from search.request import DEFAULT_K, FUSIONS, MAX_K, MAX_OFFSET, MAX_RRF_K, MAX_UPVOTES, SORTS
 from search.layout import default_index_root
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -42,10 +42,19 @@ fusion_option = click.option(
     help="How the legs' rankings merge (default: the index's, see `papersearch info`; shipped: zscore).",
 )
 rrf_k_option = click.option("--rrf-k", type=click.IntRange(0, MAX_RRF_K), default=None, help="RRF constant k (default: the index's, 60).")
+# Every limit below is the request model's (search/request.py), as the API's are.
+offset_option = click.option("--offset", type=click.IntRange(0, MAX_OFFSET), default=0, help="Skip this many results (paging).")
+sort_option = click.option(
+    "--sort", type=click.Choice(SORTS), default="relevance", show_default=True,
+    help="Order of the matches: by relevance, newest first, or most upvoted first.",
+)
+min_upvotes_option = click.option(
+    "--min-upvotes", type=click.IntRange(0, MAX_UPVOTES), default=None, help="Only papers with at least this many upvotes.",
+)
 
 
 def k_option(help: str | None = None) -> Callable[[F], F]:
-    return click.option("--k", type=click.IntRange(1, 100), default=10, show_default=True, help=help)
+    return click.option("--k", type=click.IntRange(1, MAX_K), default=DEFAULT_K, show_default=True, help=help)
 
 
 def model_option(help: str = MODEL_HELP) -> Callable[[F], F]:

@@ -44,6 +44,9 @@ QUERY_STRINGS = [
     "q=a&mode=dense",  # a mode this BM25-only index cannot answer
     "q=a&min_upvotes=-1",
     "q=a&sort=oldest",
+    "q=a&mode=bm25&weights=e6%3D2",  # a leg this index does not have: the engine's 422
+    "q=a&mode=bm25&date_from=2026-01-02&date_to=2026-01-01",  # an inverted range
+    "q=a&fusion=borda",
 ]
 
 
@@ -95,3 +98,24 @@ def test_no_index_is_answered_by_the_route(tmp_path: Path) -> None:
     with TestClient(create_app(tmp_path / "none")) as client:
         r = client.get("/api/search", params={"q": "강화학습"})
     assert r.status_code == 503 and "detail" in r.json()
+
+
+@pytest.mark.parametrize("query_string", ["q=a&mode=bm25&weights=e6%3D2", "q=a&date_from=2026-01-02&date_to=2026-01-01"])
+def test_a_domain_error_is_answered_once_not_searched_again(
+    app: SearchAPI, monkeypatch: pytest.MonkeyPatch, query_string: str
+) -> None:
+    """The fast path answers the engine's own error: the request is not handed to the
+    FastAPI route to be searched a second time."""
+    from search.pipeline import Engine
+
+    runs: list[str] = []
+    original = Engine.run
+
+    def counted(self, request):  # type: ignore[no-untyped-def]
+        runs.append(request.query)
+        return original(self, request)
+
+    monkeypatch.setattr(Engine, "run", counted)
+    with TestClient(app) as client:
+        r = client.get(f"/api/search?{query_string}")
+    assert r.status_code == 422 and r.json()["detail"] and runs == ["a"]
