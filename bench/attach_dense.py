@@ -32,12 +32,12 @@ def main() -> None:
 
     from dataclasses import replace
 
-    from index.dense_build import choose_index, write_dense, write_moments
+    from index.artifacts.dense_build import choose_index, write_dense, write_moments
     from index.storage import write_manifest
-    from search.encoders import leg_name, load_encoder, parse_models, passage_text
-    from search.layout import BuildFiles, IndexLayout
-    from search.manifest import DenseLegSpec
-    from search.records import Paper
+    from search.core.encoders import leg_name, load_encoder, parse_models, passage_text
+    from search.core.layout import BuildFiles, IndexLayout
+    from search.core.manifest import DenseLegSpec
+    from search.core.records import Paper
 
     build = IndexLayout(args.index).current_build()
     if args.out.exists():

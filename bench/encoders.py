@@ -30,8 +30,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=100)
     args = ap.parse_args()
 
-    from index.parse_cache import parse_sources_cached
-    from search.encoders import load_encoder, parse_models, passage_text
+    from index.parse.parse_cache import parse_sources_cached
+    from search.core.encoders import load_encoder, parse_models, passage_text
 
     papers = list(parse_sources_cached([REPO / "data" / "digests"], None, enabled=False).papers)
     passages = [passage_text(p) for p in papers]

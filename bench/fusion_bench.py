@@ -26,13 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.measure import machine_probe, percentile
+from bench.measure import Table, machine_probe, percentile
 from bench.run import REPO, _queries, ensure_index
-from bench.measure import Table
-from search.dense import similarity_stats
+from search.core.query_limits import CANDIDATES
 from search.engine import SearchEngine
-from search.fusion import LegStats, fuse
-from search.query_limits import CANDIDATES
+from search.legs.dense import similarity_stats
+from search.pipeline.fusion import LegStats, fuse
 
 
 def _ms(fn, repeat: int = 1) -> float:

@@ -18,7 +18,13 @@ import statistics
 import sys
 from pathlib import Path
 
-from bench.http_bench import distinct_queries, free_port, search_path, start_server, wait_ready
+from bench.http_bench import (
+    distinct_queries,
+    free_port,
+    search_path,
+    start_server,
+    wait_ready,
+)
 from bench.http_client import Client
 
 

@@ -65,8 +65,8 @@ def main(argv: list[str] | None = None) -> None:
 
     table = Table()
     if args.publish:
-        from index.milvus_build import publish_build
-        from search.layout import IndexLayout
+        from index.publish.milvus_build import publish_build
+        from search.core.layout import IndexLayout
 
         t = time.perf_counter()
         report = publish_build(IndexLayout(args.index).current_build(), args.milvus_uri)

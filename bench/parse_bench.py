@@ -3,7 +3,7 @@ build, at growing sizes, beside the patterns they replaced, and the largest file
 
     python -m bench.parse_bench [--repeat 3]
 
-Each row is the best of ``--repeat`` runs of ``index.digest.parse_text`` on one file
+Each row is the best of ``--repeat`` runs of ``index.parse.digest.parse_text`` on one file
 (the reader view, every line pattern, the paper blocks; no Kiwi). The "old pattern" rows
 time the regular expressions this parser used before (``\\s*:?\\s*``, ``(.*?)\\s*$``) on
 the same lines, so the super-linear growth they had is on record next to the linear one
@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from index.digest import parse_text
-from index.digest_values import MAX_FILE_BYTES
+from index.parse.digest import parse_text
+from index.parse.digest_values import MAX_FILE_BYTES
 
 HEAD = "# 2026-02-01 Daily Papers (Top 5)\n\n## 1. [Bench Paper](https://huggingface.co/papers/2511.00001)\n**Upvotes**: 3\n\n### 📌 요약\n요약.\n"
 OLD_UPVOTES = re.compile(r"^\*\*Upvotes\*\*\s*:?\s*(\d+)", re.IGNORECASE)

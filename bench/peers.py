@@ -54,8 +54,8 @@ class TantivyPeer:
 
 def document_token_lists(engine: Any) -> list[list[str]]:
     """Each paper's BM25 document as token strings, exactly as the build made them."""
-    from index.bm25_build import BM25Params
-    from index.bm25_documents import served_documents
+    from index.artifacts.bm25_build import BM25Params
+    from index.artifacts.bm25_documents import served_documents
 
     spec = engine.manifest.bm25
     params = BM25Params(k1=spec.k1, b=spec.b, method=spec.method, title_weight=spec.title_weight)

@@ -35,7 +35,7 @@ DEV = Path("/work/shared/eval/dev.json")
 
 def _queries(n: int, seed: int = 0) -> list[str]:
     """The dev set's real queries, then short phrases drawn from the synthetic text."""
-    from index.synthetic import Vocabulary
+    from bench.synthetic import Vocabulary
 
     qs: list[str] = []
     for path in (DEV, REPO / "tests" / "data" / "dev.json"):
@@ -63,7 +63,7 @@ def _build(sources: list[Path], root: Path, model: Path | str | None, full: bool
 
 
 def ensure_index(work: Path, n: int, model: Path | str | None, rebuild: bool, table: Table) -> Path:
-    from index.synthetic import generate
+    from bench.synthetic import generate
 
     corpus, root, saved = work / f"syn{_tag(n)}", work / f"idx{_tag(n)}", work / f"idx{_tag(n)}.build.json"
     if not (corpus / ".done").exists():
@@ -83,7 +83,7 @@ def ensure_index(work: Path, n: int, model: Path | str | None, rebuild: bool, ta
 
 
 def _has_paper_hashes(root: Path) -> bool:
-    from search.layout import BuildFiles, IndexLayout
+    from search.core.layout import BuildFiles, IndexLayout
 
     try:
         return BuildFiles(IndexLayout(root).current_build()).paper_hashes.exists()
@@ -93,7 +93,7 @@ def _has_paper_hashes(root: Path) -> bool:
 
 def incremental(work: Path, n: int, root: Path, model: Path | str | None, table: Table) -> None:
     """+10 papers (a later day's digest) on a copy of the index, so the cached one stays."""
-    from index.synthetic import add_papers
+    from bench.synthetic import add_papers
 
     extra = work / f"extra{_tag(n)}"
     shutil.rmtree(extra, ignore_errors=True)

@@ -25,7 +25,7 @@ def ann_recall(n: int, engine: Any, qs: list[str], table: Table, force_hnsw: boo
 def _leg_recall(name: str, dense: Any, spec: dict[str, Any], n: int, qs: list[str], table: Table, force_hnsw: bool) -> None:
     import faiss
 
-    from index.dense_build import choose_index
+    from index.artifacts.dense_build import choose_index
 
     vectors = np.asarray(dense.vectors, dtype=np.float32)
     ann = dense.index
@@ -55,12 +55,12 @@ def _leg_recall(name: str, dense: Any, spec: dict[str, Any], n: int, qs: list[st
 def million(work: Path, base: Path, qs: list[str], table: Table, n: int = 1_000_000) -> None:
     """BM25 at 1M papers: token lists resampled from the base index's cached Kiwi tokens
     (a 1M Kiwi build would take hours on this machine), queried through Kiwi."""
-    from index.bm25_build import BM25Params, document_tokens, write_bm25
-    from index.snippet_build import SpanArrays
-    from index.token_cache import TokenCache
-    from search.bm25 import BM25Retriever
-    from search.layout import BuildFiles, IndexLayout
-    from search.tokenizer import KiwiTokenizer
+    from index.artifacts.bm25_build import BM25Params, document_tokens, write_bm25
+    from index.artifacts.snippet_build import SpanArrays
+    from index.artifacts.token_cache import TokenCache
+    from search.core.layout import BuildFiles, IndexLayout
+    from search.core.tokenizer import KiwiTokenizer
+    from search.legs.bm25 import BM25Retriever
 
     files = BuildFiles(IndexLayout(base).current_build())
     tok = KiwiTokenizer()
@@ -97,13 +97,13 @@ def million_ann(base: np.ndarray, table: Table, n: int, queries: int = 400) -> N
     points with the same spread), recall@10 against exact search on the same vectors."""
     import faiss
 
-    from index.dense_build import write_dense
+    from index.artifacts.dense_build import write_dense
 
     rng = np.random.default_rng(0)
     vectors = base[rng.integers(0, len(base), n)]
     vectors += rng.normal(0, 0.05, vectors.shape).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    from index.dense_build import choose_index
+    from index.artifacts.dense_build import choose_index
 
     spec = choose_index(n)
     tmp = Path(f"/tmp/papersearch-ann-1m-{rng.integers(1 << 30):x}")

@@ -9,7 +9,7 @@ passage text each dense leg embeds.
 Builds the sample corpus once per passage-text variant (BM25 is the same in each), then
 scores fusion settings in-process. Prints nDCG@10 overall, per query kind and for similar
 papers. It chooses nothing by itself: the defaults in ``search/engine.py`` and
-``search/encoders`` were set by reading its output (README, "Models"), preferring round
+``search/core/encoders`` were set by reading its output (README, "Models"), preferring round
 settings over the best-looking cell, since 20 queries cannot tell 0.01 apart.
 """
 

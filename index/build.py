@@ -11,24 +11,31 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.bm25_build import BM25Params, write_bm25
-from index.bm25_documents import bm25_documents
-from index.corpus import Corpus, Texts
-from index.dense_build import DenseMode, load_encoders, write_leg
-from index.glossary_update import build_glossary
-from index.incremental import ServedBuild, compare, read_served, served_order_first, served_records, write_papers
-from index.kiwi_prefetch import KiwiPrefetch
-from index.parse_cache import parse_sources_cached
-from index.progress import progress_enabled
-from index.snippet_build import write_snippet_spans
+from index.artifacts.bm25_build import BM25Params, write_bm25
+from index.artifacts.bm25_documents import bm25_documents
+from index.artifacts.dense_build import DenseMode, load_encoders, write_leg
+from index.artifacts.glossary_update import build_glossary
+from index.artifacts.incremental import (
+    ServedBuild,
+    compare,
+    read_served,
+    served_order_first,
+    served_records,
+    write_papers,
+)
+from index.artifacts.kiwi_prefetch import KiwiPrefetch
+from index.artifacts.progress import progress_enabled
+from index.artifacts.snippet_build import write_snippet_spans
+from index.parse.corpus import Corpus, Texts
+from index.parse.parse_cache import parse_sources_cached
 from index.storage import BuildLock, StagedBuild, write_json, write_manifest
-from search.encoders import PASSAGE_FIELDS
-from search.errors import NoPapersFound, SourceNotFound
-from search.fusion_settings import FusionSettings
-from search.layout import IndexLayout
-from search.manifest import DenseLegSpec, Manifest
-from search.records import Paper, ParseIssue
-from search.tokenizer import KiwiTokenizer
+from search.core.encoders import PASSAGE_FIELDS
+from search.core.errors import NoPapersFound, SourceNotFound
+from search.core.fusion_settings import FusionSettings
+from search.core.layout import IndexLayout
+from search.core.manifest import DenseLegSpec, Manifest
+from search.core.records import Paper, ParseIssue
+from search.core.tokenizer import KiwiTokenizer
 
 # Called with the staged (not yet served) build folder; raising stops the swap.
 Gate = Callable[[Path], None]
@@ -78,7 +85,7 @@ def build_index(
 ) -> BuildReport:
     """Build and swap in a new index. Incremental unless ``full``: parsed files, Kiwi tokens
     and embeddings are reused from ``ROOT/cache`` for unchanged text. ``model``: encoder
-    names (``"e5,use"``, a hub id, a folder; see ``search.encoders``), one dense leg each;
+    names (``"e5,use"``, a hub id, a folder; see ``search.core.encoders``), one dense leg each;
     None means the bundled default."""
     # A typo in a source path would otherwise drop that source's papers from the index.
     missing = [str(s) for s in sources if not Path(s).exists()]
@@ -96,7 +103,7 @@ def build_index(
         tokenizer = KiwiTokenizer(local.settings, kiwi=prefetch)
         with timings.step("parse"):
             # A paper several digests describe keeps its served text: another digest
-            # cannot take it over or rewrite it (index/digest_merge.py).
+            # cannot take it over or rewrite it (index/parse/digest_merge.py).
             parsed = parse_sources_cached(
                 list(sources), layout.cache_dir, enabled=not full, incumbent=lambda ids: served_records(layout, ids)
             )
@@ -133,7 +140,7 @@ def build_index(
                         legs_built.append(meta)
                         timings.add("encode", seconds)  # the models alone: what benchmarks leave out
             # Each snippet field's morphemes with their offsets, so the server highlights
-            # without Kiwi (index/snippet_build.py); they are also the bodies BM25 indexes.
+            # without Kiwi (index/artifacts/snippet_build.py); they are also the bodies BM25 indexes.
             with timings.step("snippets"):
                 snippet_meta, spans = write_snippet_spans(corpus, tokenizer, files, served, full=full, progress=show)
             with timings.step("tokenize"):

@@ -1,6 +1,6 @@
 """Everything that writes an index folder: write-then-rename, the build lock, staging,
 publishing a build and cleaning up old ones. Used only by builds; the query side reads
-through ``search.layout``, which owns the paths.
+through ``search.core.layout``, which owns the paths.
 
 Files inside a staged build need no write-then-rename of their own (the whole folder is
 published at once); the caches outlive builds and do. Writers go through :func:`atomic_file`
@@ -21,9 +21,16 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from search.errors import BuildLocked, IndexCorrupt, IndexNotFound
-from search.layout import BUILDS_DIR, KEEP_BUILDS, NEXT_LINK_PREFIX, STAGING_PREFIX, BuildFiles, IndexLayout
-from search.manifest import Manifest
+from search.core.errors import BuildLocked, IndexCorrupt, IndexNotFound
+from search.core.layout import (
+    BUILDS_DIR,
+    KEEP_BUILDS,
+    NEXT_LINK_PREFIX,
+    STAGING_PREFIX,
+    BuildFiles,
+    IndexLayout,
+)
+from search.core.manifest import Manifest
 
 
 @contextlib.contextmanager
@@ -177,7 +184,7 @@ class StagedBuild:
 
 
 def write_manifest(files: BuildFiles, manifest: Manifest) -> None:
-    """The one writer of a manifest (``search/manifest.py`` reads it): atomically."""
+    """The one writer of a manifest (``search/core/manifest.py`` reads it): atomically."""
     write_json(files.manifest, manifest.to_dict())
 
 

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.build import BuildReport, build_index
-from index.digest import collect_digest_files, parse_file
-from search.errors import PaperSearchError
-from search.layout import BuildFiles, IndexLayout
-from search.records import ParseIssue
+from index.parse.digest import collect_digest_files, parse_file
+from search.core.errors import PaperSearchError
+from search.core.layout import BuildFiles, IndexLayout
+from search.core.records import ParseIssue
 
 Snapshot = dict[str, tuple[int, int]]  # path -> (mtime_ns, size)
 DEFAULT_INTERVAL = 2.0

@@ -28,16 +28,32 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException, Path as PathParam, Query, Request, Response
+from fastapi import FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import Path as PathParam
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from papersearch.api_errors import ERRORS, add_error_handlers
-from papersearch.api_models import Error, HealthOut, Mode, PaperOut, ReloadOut, SearchOut, SimilarIn
+from papersearch.api_models import (
+    Error,
+    HealthOut,
+    Mode,
+    PaperOut,
+    ReloadOut,
+    SearchOut,
+    SimilarIn,
+)
 from papersearch.api_pages import add_pages
-from papersearch.api_search import BUILD_HEADER, SEARCH_PATH, SearchAPI, SearchQuery, answer_async, with_snippets
-from search.engine_holder import EngineHolder
-from search.query_limits import MAX_K, SIMILAR_MODE
+from papersearch.api_search import (
+    BUILD_HEADER,
+    SEARCH_PATH,
+    SearchAPI,
+    SearchQuery,
+    answer_async,
+    with_snippets,
+)
+from search.core.query_limits import MAX_K, SIMILAR_MODE
+from search.serve.holder import EngineHolder
 
 WEB_DIR = Path(__file__).parent / "web"
 FORWARDING_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip")
@@ -160,11 +176,12 @@ def create_app(
         searches keep answering from the old build; running requests finish on it."""
         if not _reload_allowed(request, reload_token, x_reload_token):
             raise HTTPException(403, "reload is accepted only from loopback or with a valid X-Reload-Token header")
+        serving = holder.build_id  # before the load starts: it may end before this answers
         future = holder.start_reload()
         if wait:
             return future.result()
         response.status_code = 202
-        return {"status": "loading", "build_id": holder.build_id, "previous": holder.build_id}
+        return {"status": "loading", "build_id": serving, "previous": serving}
 
     add_pages(app, holder, WEB_DIR)
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")

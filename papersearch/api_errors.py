@@ -13,8 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from papersearch.api_models import Error
-from search.query_limits import without_surrogates
-from search.errors import (
+from search.core.errors import (
     BuildLocked,
     IndexCorrupt,
     IndexIncompatible,
@@ -25,6 +24,7 @@ from search.errors import (
     PaperNotFound,
     PaperSearchError,
 )
+from search.core.query_limits import without_surrogates
 
 log = logging.getLogger("papersearch.api")
 INTERNAL_ERROR = "internal error; see the server log"

@@ -8,10 +8,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
-from search.query_limits import MAX_IDS, MAX_K, MAX_TEXT_CHARS, SIMILAR_MODE, without_surrogates
-
+from search.core.query_limits import (
+    MAX_IDS,
+    MAX_K,
+    MAX_TEXT_CHARS,
+    SIMILAR_MODE,
+    without_surrogates,
+)
 
 
 def _clean(value: object) -> object:

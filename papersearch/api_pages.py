@@ -17,8 +17,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from papersearch.api_models import StartOut
-from search.engine_holder import EngineHolder
-from search.start import start_page
+from search.serve.holder import EngineHolder
+from search.serve.start import start_page
 
 DOCS_ASSETS = "/docs-assets"
 

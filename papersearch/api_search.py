@@ -25,12 +25,21 @@ from starlette.types import Receive, Scope, Send
 
 from papersearch.api_errors import INTERNAL_ERROR, log, status_for
 from papersearch.api_models import CleanStr, Mode
-from search.engine_holder import EngineHolder, Served
-from search.errors import InvalidQuery, PaperSearchError
-from search.filters import Filters, parse_date
-from search.fusion_settings import parse_weights
-from search.request import FUSIONS, MAX_K, MAX_OFFSET, MAX_QUERY_CHARS, MAX_RRF_K, MAX_UPVOTES, SORTS, SearchRequest
-from search.results import SearchResponse
+from search.core.errors import InvalidQuery, PaperSearchError
+from search.core.filters import Filters, parse_date
+from search.core.fusion_settings import parse_weights
+from search.core.request import (
+    FUSIONS,
+    MAX_K,
+    MAX_OFFSET,
+    MAX_QUERY_CHARS,
+    MAX_RRF_K,
+    MAX_UPVOTES,
+    SORTS,
+    SearchRequest,
+)
+from search.core.results import SearchResponse
+from search.serve.holder import EngineHolder, Served
 
 SEARCH_PATH = "/api/search"
 BUILD_HEADER = "X-Index-Build"  # which build answered: lets clients (and tests) see a reload
@@ -73,7 +82,7 @@ class SearchQuery(BaseModel):
         return value
 
     def request(self) -> SearchRequest:
-        """The engine's request model (``search/request.py``), which checks what the
+        """The engine's request model (``search/core/request.py``), which checks what the
         schema cannot: a calendar date, a date range, the weights' leg names."""
         return SearchRequest(
             self.q, k=self.k, offset=self.offset, mode=self.mode,

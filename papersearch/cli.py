@@ -12,7 +12,13 @@ import sys
 import click
 
 from papersearch.cli_index import index_group, tune_cmd
-from papersearch.cli_query import eval_cmd, info_cmd, models_cmd, search_cmd, similar_cmd
+from papersearch.cli_query import (
+    eval_cmd,
+    info_cmd,
+    models_cmd,
+    search_cmd,
+    similar_cmd,
+)
 from papersearch.cli_serve import serve_cmd, watch_cmd
 
 

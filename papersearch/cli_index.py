@@ -19,7 +19,7 @@ from papersearch.options import (
     resolve_root,
     source_option,
 )
-from search.errors import PaperSearchError
+from search.core.errors import PaperSearchError
 
 
 @click.group("index")
@@ -79,8 +79,8 @@ def build_cmd(
       papersearch index build --engine milvus --milvus-uri ./milvus.db
     """
     from index.build import build_index
-    from index.digest import resolve_sources
-    from index.gate import QualityGate
+    from index.parse.digest import resolve_sources
+    from index.publish.gate import QualityGate
     from search.evaluate import load_qrels
 
     if no_dense and require_dense:
@@ -93,7 +93,7 @@ def build_cmd(
     root = resolve_root(index_root)
     try:
         if uri is not None:  # fail before the local build when Milvus cannot be reached
-            from search.milvus_store import connect
+            from search.stores.milvus_client import connect
 
             connect(uri)
         gate = QualityGate(load_qrels(gate_qrels), root, min_ndcg, force, log) if gate_qrels else None
@@ -166,7 +166,7 @@ def tune_cmd(
       papersearch tune tests/data/dev.json --dry-run
       papersearch tune my-qrels.json --folds 10 --json
     """
-    from index.tune import tune
+    from index.publish.tune import tune
 
     uri = milvus_uri(engine, milvus_uri_)
     root = resolve_root(index_root)

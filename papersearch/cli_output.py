@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from search.errors import PaperSearchError
+from search.core.errors import PaperSearchError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

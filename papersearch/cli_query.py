@@ -70,8 +70,7 @@ def search_cmd(
       papersearch search "GUI agent RL" --mode bm25 --k 5 --json
       papersearch search "강화학습" --date-from 2026-01-01 --sort newest
     """
-    from search.filters import Filters
-    from search.filters import parse_date
+    from search.core.filters import Filters, parse_date
 
     filters = Filters(parse_date(date_from), parse_date(date_to), min_upvotes)
     opened = open_engine(engine, milvus_uri_, resolve_root(index_root), model, load_model=mode != "bm25")
@@ -130,7 +129,7 @@ def info_cmd(index_root: Path | None, engine: str, milvus_uri_: str | None, as_j
     Example:
       papersearch info --json
     """
-    from search.layout import BuildFiles, IndexLayout
+    from search.core.layout import BuildFiles, IndexLayout
 
     uri = milvus_uri(engine, milvus_uri_)
     if uri is not None:
@@ -212,7 +211,7 @@ def models_cmd(as_json: bool) -> None:
       papersearch models
       papersearch index build --model e5        # build with one of them
     """
-    from search.encoders import catalogue
+    from search.core.encoders import catalogue
 
     rows = catalogue()
     if as_json:

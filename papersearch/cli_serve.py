@@ -11,7 +11,15 @@ import click
 
 from papersearch.cli_output import domain_errors, log
 from papersearch.engine_choice import milvus_uri
-from papersearch.options import engine_options, index_option, model_option, no_dense_option, reload_token_option, resolve_root, source_option
+from papersearch.options import (
+    engine_options,
+    index_option,
+    model_option,
+    no_dense_option,
+    reload_token_option,
+    resolve_root,
+    source_option,
+)
 
 
 @click.command("serve")

@@ -37,8 +37,8 @@ def open_engine(engine: str, uri: str | None, index_root: Path, model: str | Non
 
 def publish(uri: str, index_root: Path, log: Callable[[str], None]) -> dict[str, Any]:
     """Send the local index's served build to Milvus and move the alias to it."""
-    from index.milvus_build import publish_build
-    from search.layout import IndexLayout
+    from index.publish.milvus_build import publish_build
+    from search.core.layout import IndexLayout
 
     report = publish_build(IndexLayout(index_root).current_build(), uri, log=log)
     return report.to_dict()

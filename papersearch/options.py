@@ -13,10 +13,18 @@ from typing import Any, TypeVar
 
 import click
 
-from search.errors import InvalidQuery
-from search.fusion_settings import parse_weights
-from search.request import DEFAULT_K, FUSIONS, MAX_K, MAX_OFFSET, MAX_RRF_K, MAX_UPVOTES, SORTS
-from search.layout import default_index_root
+from search.core.errors import InvalidQuery
+from search.core.fusion_settings import parse_weights
+from search.core.layout import default_index_root
+from search.core.request import (
+    DEFAULT_K,
+    FUSIONS,
+    MAX_K,
+    MAX_OFFSET,
+    MAX_RRF_K,
+    MAX_UPVOTES,
+    SORTS,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 ENGINES = ("local", "milvus")
@@ -42,7 +50,7 @@ fusion_option = click.option(
     help="How the legs' rankings merge (default: the index's, see `papersearch info`; shipped: zscore).",
 )
 rrf_k_option = click.option("--rrf-k", type=click.IntRange(0, MAX_RRF_K), default=None, help="RRF constant k (default: the index's, 60).")
-# Every limit below is the request model's (search/request.py), as the API's are.
+# Every limit below is the request model's (search/core/request.py), as the API's are.
 offset_option = click.option("--offset", type=click.IntRange(0, MAX_OFFSET), default=0, help="Skip this many results (paging).")
 sort_option = click.option(
     "--sort", type=click.Choice(SORTS), default="relevance", show_default=True,

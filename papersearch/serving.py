@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from search.errors import PaperSearchError
+from search.core.errors import PaperSearchError
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,8 @@ def serve(cfg: ServeConfig) -> None:
     import uvicorn
 
     from papersearch.api import create_app
-    from search.engine_holder import EngineHolder
-    from search.layout import IndexLayout
+    from search.core.layout import IndexLayout
+    from search.serve.holder import EngineHolder
 
     root, host, port, model, uri, watch = cfg.root, cfg.host, cfg.port, cfg.model, cfg.uri, cfg.watch
 
@@ -53,7 +53,7 @@ def serve(cfg: ServeConfig) -> None:
         raise click.UsageError("--watch rebuilds the local index only; with --engine milvus run `papersearch index build --engine milvus` for new digests")
     holder: EngineHolder | None = None
     if uri is not None:
-        from search.milvus_holder import MilvusHolder
+        from search.serve.milvus_holder import MilvusHolder
 
         holder = MilvusHolder(uri, model=model)
     has_index = holder.has_index() if holder is not None else IndexLayout(root).has_index()
@@ -62,7 +62,7 @@ def serve(cfg: ServeConfig) -> None:
             click.echo(f"note: no index at {root}; /api answers 503 until one is built and reloaded", err=True)
         else:
             from index.build import build_index
-            from index.digest import resolve_sources
+            from index.parse.digest import resolve_sources
 
             srcs = resolve_sources(cfg.sources)
             click.echo(f"No index at {root}: building it from {', '.join(map(str, srcs))} ...", err=True)
@@ -110,9 +110,9 @@ def _serve_workers(cfg: ServeConfig, proxy: dict[str, Any]) -> None:
     cache. This process only supervises, so it checks the index without loading it."""
     import uvicorn
 
-    from search.errors import IndexCorrupt, IndexNotFound
-    from search.layout import BuildFiles, IndexLayout
-    from search.tokenizer import KiwiTokenizer
+    from search.core.errors import IndexCorrupt, IndexNotFound
+    from search.core.layout import BuildFiles, IndexLayout
+    from search.core.tokenizer import KiwiTokenizer
 
     root = cfg.root
     try:

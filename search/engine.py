@@ -1,9 +1,9 @@
-"""The local index's engine: the query pipeline (``search/pipeline.py``) over the build's
-own files (``search/local_store.py``).
+"""The local index's engine: the query pipeline (``search/pipeline/engine.py``) over the build's
+own files (``search/stores/local.py``).
 
 Retrieval legs: ``bm25`` plus one dense leg per encoder the index was built with (``e5``,
-``use``, ...). A mode picks the legs (``search/legs.py``); their rankings are fused
-(z-score by default, ``search/fusion.py``).
+``use``, ...). A mode picks the legs (``search/legs/plan.py``); their rankings are fused
+(z-score by default, ``search/pipeline/fusion.py``).
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from search.bm25 import BM25Retriever
-from search.encoders import Encoder
-from search.expansion import Expander
-from search.layout import BuildFiles, IndexLayout
-from search.local_store import LocalStore
+from search.core.encoders import Encoder
+from search.core.layout import BuildFiles, IndexLayout
+from search.core.records import Paper
+from search.legs.bm25 import BM25Retriever
+from search.legs.expansion import Expander
 from search.pipeline import Engine
-from search.records import Paper
-from search.snippet_spans import StoredSpans
+from search.stores.local import LocalStore
+from search.stores.snippet_spans import StoredSpans
 
 
 class SearchEngine(Engine):

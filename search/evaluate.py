@@ -14,10 +14,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from search.core.errors import InvalidQuery
+from search.core.query_limits import SIMILAR_MODE
 from search.engine import SearchEngine
-from search.errors import InvalidQuery
-from search.query_limits import SIMILAR_MODE
-
 
 FORMAT_HINT = (
     'expected {"queries": [{"query": "...", "relevant": {"<arXiv id>": <grade>, ...}}, ...], '

@@ -11,7 +11,12 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from index.build import BuildReport
-from index.digest_values import MAX_FIELD_CHARS, MAX_FILE_BYTES, MAX_ISSUES_PER_FILE, MAX_PAPER_CHARS
+from index.parse.digest_values import (
+    MAX_FIELD_CHARS,
+    MAX_FILE_BYTES,
+    MAX_ISSUES_PER_FILE,
+    MAX_PAPER_CHARS,
+)
 
 UI_TARS = "2509.02544"
 UI_TARS_TITLE = "UI-TARS-2 Technical Report: Advancing GUI Agent with Multi-Turn Reinforcement Learning"

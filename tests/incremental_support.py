@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from index.build import build_index
-from search.tokenizer import KiwiTokenizer
+from search.core.tokenizer import KiwiTokenizer
 
 EDITED_ID = "2509.02544"  # UI-TARS-2, in 2025-09-03.md
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from search.core.query_limits import MAX_QUERY_CHARS, MAX_TEXT_CHARS
 from search.engine import SearchEngine
-from search.query_limits import MAX_QUERY_CHARS, MAX_TEXT_CHARS
 from tests.api_support import bm25, bm25_root, dense, dense_root  # noqa: F401 (fixtures)
 
 QUERY = "다중 턴 강화학습"

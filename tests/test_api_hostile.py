@@ -100,7 +100,7 @@ def test_reload_without_wait_answers_at_once_and_swaps_in_the_background(tmp_pat
 
 def test_reload_keeps_snippet_analyses_of_unchanged_papers(tmp_path: Path, bm25_index: Path) -> None:
     """Searches right after a reload must not re-run Kiwi over every hit's text."""
-    from search.engine_holder import EngineHolder
+    from search.serve.holder import EngineHolder
 
     root = copy_index(bm25_index, tmp_path / "ix")
     holder = EngineHolder(root)

@@ -10,8 +10,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from papersearch.api import create_app
+from search.core.query_limits import MAX_IDS
 from search.engine import SearchEngine
-from search.query_limits import MAX_IDS
 
 QUERY = "강화학습"
 
@@ -55,7 +55,7 @@ def test_sort_pages_and_filters_compose(bm25: TestClient) -> None:
 
 
 def test_engine_refuses_an_unknown_sort(bm25_engine: SearchEngine) -> None:
-    from search.errors import InvalidQuery
+    from search.core.errors import InvalidQuery
 
     with pytest.raises(InvalidQuery, match="unknown sort 'oldest'"):
         bm25_engine.search(QUERY, sort="oldest")
@@ -120,7 +120,7 @@ def test_paper_route_favicon_and_local_docs(bm25: TestClient) -> None:
 
 
 def test_kiwi_is_loaded_at_start_up_not_by_the_first_search(bm25_index: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from search.tokenizer import KiwiTokenizer
+    from search.core.tokenizer import KiwiTokenizer
 
     monkeypatch.setattr(KiwiTokenizer, "_kiwi_cache", {})  # as in a fresh process
     with TestClient(create_app(bm25_index)):

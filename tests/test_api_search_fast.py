@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from papersearch.api import create_app
 from papersearch.api_search import SearchAPI
-from search.query_limits import MAX_QUERY_CHARS
+from search.core.query_limits import MAX_QUERY_CHARS
 
 # Raw query strings, so that repeated keys, blanks and odd encodings reach the server as written.
 QUERY_STRINGS = [

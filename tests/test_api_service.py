@@ -83,7 +83,7 @@ def test_page_and_static_files(bm25: TestClient) -> None:
 
 def test_reload_under_concurrent_load_drops_nothing(tmp_path: Path, bm25_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Threads search a real server while a new build is made and swapped in."""
-    import search.engine_holder
+    import search.serve.holder
     from index.build import build_index
 
     root = copy_index(bm25_root, tmp_path / "index")
@@ -129,7 +129,7 @@ def test_reload_under_concurrent_load_drops_nothing(tmp_path: Path, bm25_root: P
                             break
                     threading.Event().wait(0.05)
 
-        monkeypatch.setattr(search.engine_holder, "SearchEngine", SlowLoad)
+        monkeypatch.setattr(search.serve.holder, "SearchEngine", SlowLoad)
         with lock:
             before = sum(builds.values())
         reload = httpx.post(f"{base}/api/reload", timeout=120)

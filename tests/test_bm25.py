@@ -56,16 +56,16 @@ def test_bm25_scores_match_an_independent_oracle(bm25_index) -> None:
     "lucene" method follows: idf = ln(1 + (N − df + .5)/(df + .5)), no (k1 + 1) factor)."""
     import math
 
-    from index.bm25_build import BM25Params, document_tokens
-    from index.digest import parse_sources
-    from search.snippets import snippet_fields
-    from search.tokenizer import KiwiTokenizer
+    from index.artifacts.bm25_build import BM25Params, document_tokens
+    from index.parse.digest import parse_sources
+    from search.core.fields import snippet_fields
+    from search.core.tokenizer import KiwiTokenizer
     from tests.conftest import DIGESTS
 
     papers = parse_sources([DIGESTS]).papers
     tok = KiwiTokenizer()
     p = BM25Params()
-    # A body is the paper's snippet fields, each analysed alone (index/bm25_documents.py).
+    # A body is the paper's snippet fields, each analysed alone (index/artifacts/bm25_documents.py).
     docs = [
         document_tokens(tok.tokenize(x.title), [t for _n, f in snippet_fields(x) for t in tok.tokenize(f)], p)
         for x in papers

@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.synthetic import generate
+from index.artifacts.embed_cache import EmbeddingCache
+from index.artifacts.token_cache import TokenCache
 from index.build import build_index
-from index.digest import parse_sources
-from index.embed_cache import EmbeddingCache
-from index.incremental import record_hash
-from index.synthetic import generate
-from index.token_cache import TokenCache
-from search.layout import BuildFiles, IndexLayout
-from search.records import Paper
-from search.tokenizer import KiwiTokenizer
+from index.parse.corpus import record_hash
+from index.parse.digest import parse_sources
+from search.core.layout import BuildFiles, IndexLayout
+from search.core.records import Paper
+from search.core.tokenizer import KiwiTokenizer
 from tests.incremental_support import base, copy  # noqa: F401 (fixtures)
 
 
@@ -64,7 +64,7 @@ def test_damaged_parse_cache_payload_is_parsed_again(copy: tuple[Path, Path]) ->
 def test_cached_parse_equals_a_fresh_parse_with_papers_in_several_files(tmp_path: Path, digests: Path) -> None:
     """The parse cache merges papers over headers and decodes only shared ones: the
     papers, their order and their hashes equal a plain parse, cold and warm."""
-    from index.parse_cache import parse_sources_cached
+    from index.parse.parse_cache import parse_sources_cached
 
     corpus = tmp_path / "corpus"
     shutil.copytree(digests, corpus)
@@ -87,7 +87,7 @@ def test_unchanged_files_are_not_read_and_edits_are_always_seen(copy: tuple[Path
     size and even the mtime (as `cp -p` or `touch -r` would) is still seen."""
     import os
 
-    import index.parse_cache as pc
+    import index.parse.parse_cache as pc
 
     corpus, root = copy
     monkeypatch.setattr(pc, "RACY_NS", 0)  # the files were written just now
@@ -110,9 +110,9 @@ def test_unchanged_files_are_not_read_and_edits_are_always_seen(copy: tuple[Path
 def test_bm25_documents_are_titles_then_snippet_field_morphemes(tmp_path: Path) -> None:
     """The build analyses each body once, as snippet fields with offsets, and indexes those
     morphemes: each document is its title's tokens twice, then every snippet field's."""
-    from index.bm25_build import BM25Params, document_tokens
-    from index.bm25_documents import served_documents
-    from search.snippets import snippet_fields
+    from index.artifacts.bm25_build import BM25Params, document_tokens
+    from index.artifacts.bm25_documents import served_documents
+    from search.core.fields import snippet_fields
 
     root = tmp_path / "ix"
     build_index([Path(__file__).resolve().parent.parent / "data" / "digests"], root, dense="off", progress=False)
@@ -131,7 +131,12 @@ def test_bm25_from_cached_token_ids_equals_bm25s_own_index(tmp_path: Path) -> No
     own ``index`` over the same token lists, bit for bit."""
     import bm25s
 
-    from index.bm25_build import BM25Params, TokenDocs, document_tokens, write_bm25
+    from index.artifacts.bm25_build import (
+        BM25Params,
+        TokenDocs,
+        document_tokens,
+        write_bm25,
+    )
 
     papers = parse_sources([Path(__file__).resolve().parent.parent / "data" / "digests"]).papers
     tok = KiwiTokenizer()
@@ -175,7 +180,7 @@ def test_token_cache_survives_a_reload_and_ignores_damage(tmp_path: Path) -> Non
 
 def test_paper_memos_are_dropped_when_texts_are_made_another_way(copy: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
     """Tokens found by record hash are only valid for the code that made the texts."""
-    import index.token_cache as tc
+    import index.artifacts.token_cache as tc
 
     corpus, root = copy
     build_index([corpus], root, dense="off", progress=False)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.synthetic import add_papers
 from index.build import build_index
-from index.synthetic import add_papers
+from search.core.errors import BuildLocked
+from search.core.layout import IndexLayout
 from search.engine import SearchEngine
-from search.errors import BuildLocked
-from search.layout import IndexLayout
 
 REPO = Path(__file__).resolve().parent.parent
 

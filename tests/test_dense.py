@@ -11,8 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from papersearch.cli import main
+from search.core.errors import (
+    InvalidQuery,
+    ModelMismatch,
+    ModelUnavailable,
+    PaperNotFound,
+)
 from search.engine import SearchEngine
-from search.errors import InvalidQuery, ModelMismatch, ModelUnavailable, PaperNotFound
 
 UI_TARS = "2509.02544"
 LEG = "tiny-static"  # the tiny model's folder name is its leg name
@@ -28,7 +33,7 @@ def test_manifest_records_model_dimension_prompts_and_index(dense_index: Path, t
     assert dense.prompts == {"query": "", "passage": ""}
     assert dense.ann_type == "flat" and dense.text_fields == ("title", "summary")
     # The manifest round-trips through its one codec, keys it does not know included.
-    from search.manifest import Manifest
+    from search.core.manifest import Manifest
 
     assert Manifest.from_dict(engine.manifest.to_dict()) == engine.manifest
     vectors = np.load(engine.files.leg_vectors(LEG))
@@ -179,7 +184,7 @@ def test_require_dense_fails_when_model_missing(digests: Path, tmp_path: Path) -
 
 
 def test_encoder_reports_unavailable_hub_model_quickly(monkeypatch: pytest.MonkeyPatch) -> None:
-    from search.encoders import load_encoder
+    from search.core.encoders import load_encoder
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", "/nonexistent-hf-home")
@@ -188,8 +193,8 @@ def test_encoder_reports_unavailable_hub_model_quickly(monkeypatch: pytest.Monke
 
 
 def test_known_model_prompts() -> None:
-    from search.encoders import Prompts
-    from search.encoders.st_backend import resolve_prompts
+    from search.core.encoders import Prompts
+    from search.core.encoders.st_backend import resolve_prompts
 
     assert resolve_prompts("intfloat/multilingual-e5-small", None) == Prompts("query: ", "passage: ")
     assert resolve_prompts("/models/multilingual-e5-base", None) == Prompts("query: ", "passage: ")
@@ -225,8 +230,8 @@ def test_query_time_settings_do_not_force_an_ann_rebuild() -> None:
     extends the served graph; anything that shapes the graph rebuilds it."""
     from dataclasses import replace
 
-    from index.dense_build import choose_index
-    from search.manifest import DenseLegSpec
+    from index.artifacts.dense_build import choose_index
+    from search.core.manifest import DenseLegSpec
 
     a = DenseLegSpec.from_dict({"name": "x", "backend": "b", "model": "m", "dim": 8, "index": choose_index(30_000)})
     b = replace(a, index={**a.index, "efSearch": 64})
@@ -242,10 +247,10 @@ def test_served_vectors_are_memory_mapped_and_answer_as_when_read_in(tmp_path: P
     answers exactly as the same file read into memory."""
     import faiss
 
-    from index.dense_build import choose_index, write_dense
-    from search.dense import DenseRetriever
-    from search.layout import BuildFiles
-    from search.manifest import DenseLegSpec
+    from index.artifacts.dense_build import choose_index, write_dense
+    from search.core.layout import BuildFiles
+    from search.core.manifest import DenseLegSpec
+    from search.legs.dense import DenseRetriever
 
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(300, 16)).astype(np.float32)

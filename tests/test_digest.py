@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from index.digest import parse_file, parse_sources, parse_text
+from index.parse.digest import parse_file, parse_sources, parse_text
 
 ARXIV_ID = re.compile(r"^\d{4}\.\d{4,5}$")
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.digest import parse_text
-from index.digest_files import UnreadableDigest, decode_digest
+from index.parse.digest import parse_text
+from index.parse.digest_files import UnreadableDigest, decode_digest
 
 PIECES = [
     "## 1. [", "# 2. [", "### 3. [", "Title", "](", ")", "https://arxiv.org/abs/", "https://huggingface.co/papers/",

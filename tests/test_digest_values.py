@@ -6,9 +6,17 @@ from dataclasses import replace
 
 import pytest
 
-from index.digest_merge import merge_located
-from index.digest_values import BadValue, check_arxiv_id, check_date, check_upvotes, paper_link, split_lines, truncate
-from search.records import Paper
+from index.parse.digest_merge import merge_located
+from index.parse.digest_values import (
+    BadValue,
+    check_arxiv_id,
+    check_date,
+    check_upvotes,
+    paper_link,
+    split_lines,
+    truncate,
+)
+from search.core.records import Paper
 
 
 @pytest.mark.parametrize(

@@ -15,9 +15,15 @@ import pytest
 from click.testing import CliRunner
 
 from papersearch.cli import main
-from search.encoders import Encoder, catalogue, leg_name, load_encoder, parse_models
+from search.core.encoders import (
+    Encoder,
+    catalogue,
+    leg_name,
+    load_encoder,
+    parse_models,
+)
+from search.core.errors import ModelMismatch, ModelUnavailable
 from search.engine import SearchEngine
-from search.errors import ModelMismatch, ModelUnavailable
 
 HOSTILE = {
     "empty": "",

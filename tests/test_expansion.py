@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.expansion import Expander
-from search.translit import hangul_key, latin_key, looks_loanword
+from search.core.translit import hangul_key, latin_key, looks_loanword
+from search.legs.expansion import Expander
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_transliteration_both_ways_and_spelling_variants() -> None:
 
 
 def test_transliteration_memo_gives_the_same_answers_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    import search.expansion as expansion
+    import search.legs.expansion as expansion
 
     glossary = {"translit": {"ko": {"에이전트": "VSNT"}, "en": {"agent": ["VSNT", "agent"]}}}
     ex = make({"에이전트": 10, "agent": 10}, glossary)
@@ -105,7 +105,7 @@ def test_a_once_seen_method_name_is_no_translation_of_a_common_phrase(bm25_engin
 
 
 def test_dominant_pairs_keep_equally_common_glosses() -> None:
-    from search.expansion import dominant_pairs
+    from search.legs.expansion import dominant_pairs
 
     def row(a: list[str], b: list[str], n: int, kind: str = "acr") -> dict:
         return {"a": {"terms": a, "kind": "ko"}, "b": {"terms": b, "kind": kind}, "count": n}

@@ -6,8 +6,14 @@ import math
 
 import pytest
 
-from search.fusion import fuse, reciprocal_rank_fusion, single_leg, weighted_fusion
-from search.records import LegScore, ScoredId as S
+from search.core.records import LegScore
+from search.core.records import ScoredId as S
+from search.pipeline.fusion import (
+    fuse,
+    reciprocal_rank_fusion,
+    single_leg,
+    weighted_fusion,
+)
 
 
 def ids(hits):
@@ -81,7 +87,7 @@ def test_single_leg_passes_scores_through() -> None:
 
 # -- score-aware fusions --------------------------------------------------------------
 
-from search.fusion import LegStats, dbsf_fusion, list_stats, zscore_fusion  # noqa: E402
+from search.pipeline.fusion import LegStats, dbsf_fusion, list_stats, zscore_fusion  # noqa: E402
 
 
 def _finite(hits) -> bool:

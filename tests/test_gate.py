@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from index.build import build_index
-from index.gate import QualityGate
-from search.errors import GateFailed
-from search.layout import IndexLayout
+from index.publish.gate import QualityGate
+from search.core.errors import GateFailed
+from search.core.layout import IndexLayout
 
 QUERIES = {"queries": [{"qid": "g1", "query": "sparse autoencoder", "relevant": {}}]}
 

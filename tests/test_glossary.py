@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from index.glossary import mine_glossary
-from search.tokenizer import KiwiTokenizer
+from index.artifacts.glossary import mine_glossary
+from search.core.tokenizer import KiwiTokenizer
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_transliteration_keys_only_for_loanwords(tok: KiwiTokenizer) -> None:
 
 
 def test_corpus_glossary_is_stored_with_the_build(bm25_index) -> None:
-    from search.layout import BuildFiles, IndexLayout
+    from search.core.layout import BuildFiles, IndexLayout
 
     g = json.loads(BuildFiles(IndexLayout(bm25_index).current_build()).glossary.read_text(encoding="utf-8"))
     found = {(p["a"]["text"], p["b"]["text"]) for p in g["pairs"]}

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from index.bm25_build import TokenDocs
+from index.artifacts.bm25_build import TokenDocs
+from index.artifacts.glossary import mine_glossary
+from index.artifacts.glossary_update import merge_glossaries, small_change
+from index.artifacts.phrase_counter import PhraseCounter, distinct_terms
 from index.build import build_index
-from index.glossary import mine_glossary
-from index.phrase_counter import PhraseCounter, distinct_terms
-from index.glossary_update import merge_glossaries, small_change
-from search.layout import BuildFiles, IndexLayout
-from search.tokenizer import KiwiTokenizer
+from search.core.layout import BuildFiles, IndexLayout
+from search.core.tokenizer import KiwiTokenizer
 
 NEW_DIGEST = """# 2026-02-01 Daily Papers (Top 1)
 

@@ -16,10 +16,19 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.build import BuildReport, build_index
-from index.digest_values import MAX_FILE_BYTES
+from index.parse.digest_values import MAX_FILE_BYTES
 from papersearch.api import create_app
 from tests.api_support import DIGESTS
-from tests.hostile_cases import CASES, UI_TARS, UI_TARS_TITLE, Built, Case, block, daily, hf
+from tests.hostile_cases import (
+    CASES,
+    UI_TARS,
+    UI_TARS_TITLE,
+    Built,
+    Case,
+    block,
+    daily,
+    hf,
+)
 
 
 def _make_special(hostile: Path) -> None:
@@ -69,7 +78,7 @@ def test_hostile_digest(built: Built, case: Case) -> None:
 
 
 def test_sample_papers_all_kept_and_unchanged(built: Built, digests: Path) -> None:
-    from index.digest import parse_sources
+    from index.parse.digest import parse_sources
 
     sample = {p.id: p.to_dict() for p in parse_sources([digests]).papers}
     served = {pid: built.paper(pid) for pid in sample}
@@ -117,7 +126,7 @@ def test_page_never_assigns_an_unchecked_href() -> None:
 
 def test_fifo_is_never_opened(tmp_path: Path) -> None:
     """Opening a FIFO for reading blocks until a writer comes: a build must not even try."""
-    from index.digest import parse_sources
+    from index.parse.digest import parse_sources
 
     os.mkfifo(tmp_path / "pipe.md")
     result = parse_sources([tmp_path])

@@ -10,14 +10,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from bench.synthetic import add_papers, generate
 from index.build import build_index
-from index.digest import parse_sources
-from index.incremental import record_hash
-from index.synthetic import add_papers, generate
+from index.parse.corpus import record_hash
+from index.parse.digest import parse_sources
 from papersearch.cli import main as cli
+from search.core.fields import snippet_fields
+from search.core.layout import BuildFiles, IndexLayout
 from search.engine import SearchEngine
-from search.layout import BuildFiles, IndexLayout
-from search.snippets import snippet_fields
 from tests.incremental_support import EDITED_ID, KiwiSpy, base, copy  # noqa: F401 (fixtures)
 
 

@@ -10,18 +10,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.synthetic import generate
 from index.build import build_index
-from index.synthetic import generate
+from search.core.layout import BuildFiles, IndexLayout
+from search.core.records import Paper
 from search.engine import SearchEngine
-from search.layout import BuildFiles, IndexLayout
-from search.records import Paper
 from tests.incremental_support import base  # noqa: F401 (fixtures)
 
 
 def test_dense_incremental_appends_and_reencodes_only_new(
     base: tuple[Path, Path], tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from search.encoders import Encoder
+    from search.core.encoders import Encoder
 
     corpus, _ = base
     root = tmp_path / "dense"
@@ -69,7 +69,7 @@ def test_backfilled_older_papers_extend_the_served_rows(
     """A digest of papers older than every served one is appended too: the served rows
     keep their places, the ANN index is extended, not rebuilt, and an unchanged rebuild
     after it still rebuilds nothing."""
-    import index.dense_build as dense_build
+    import index.artifacts.dense_build as dense_build
 
     corpus, _ = base
     root = tmp_path / "dense"
@@ -100,7 +100,7 @@ def test_backfilled_older_papers_extend_the_served_rows(
 def test_daily_dense_build_without_its_cache_copies_the_served_vectors(
     base: tuple[Path, Path], tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from search.encoders import Encoder
+    from search.core.encoders import Encoder
 
     corpus, _ = base
     root = tmp_path / "dense"

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from index.digest import parse_sources
-from search.tokenizer import KiwiTokenizer
+from index.parse.digest import parse_sources
+from search.core.tokenizer import KiwiTokenizer
 
 
 def test_kiwi_prefetch_gives_this_process_s_tokens(digests: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Texts tokenized by the helper process equal Kiwi's here, offsets included; a
     helper that cannot start costs nothing but its own time."""
-    from index.kiwi_prefetch import KiwiPrefetch
+    from index.artifacts.kiwi_prefetch import KiwiPrefetch
 
     papers = parse_sources([digests]).papers
     texts = [p.title for p in papers] + [p.search_text() for p in papers]
@@ -37,7 +37,7 @@ def test_kiwi_prefetch_gives_this_process_s_tokens(digests: Path, monkeypatch: p
 
 
 def test_a_hung_kiwi_helper_is_killed_and_kiwi_runs_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import index.kiwi_prefetch as kp
+    import index.artifacts.kiwi_prefetch as kp
 
     hang = tmp_path / "hang"
     hang.write_text("#!/bin/sh\nexec sleep 60\n", encoding="utf-8")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from index.build import build_index
+from search.core.errors import GateFailed, IndexNotFound
+from search.core.layout import KEEP_BUILDS, IndexLayout
 from search.engine import SearchEngine
-from search.errors import GateFailed, IndexNotFound
-from search.layout import KEEP_BUILDS, IndexLayout
 
 
 def test_failed_build_leaves_the_served_index_untouched(digests: Path, tmp_path: Path) -> None:
@@ -73,11 +73,11 @@ def test_append_file_copies_from_an_offset_in_the_kernel_or_not(tmp_path: Path, 
 
 
 def test_layout_names_every_file_a_build_writes(dense_index: Path) -> None:
-    """search/layout.py's folder diagram names every file and folder of a real index (a
+    """search/core/layout.py's folder diagram names every file and folder of a real index (a
     build with a dense leg, and its caches), so it cannot go stale unnoticed."""
-    import search.layout
+    import search.core.layout
 
-    diagram = search.layout.__doc__ or ""
+    diagram = search.core.layout.__doc__ or ""
     layout = IndexLayout(dense_index)
     build = layout.current_build()
     names = {p.name for p in build.rglob("*")} | {p.name for p in layout.cache_dir.iterdir()}

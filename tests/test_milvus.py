@@ -14,14 +14,21 @@ pytest.importorskip("pymilvus", reason="the milvus extra is not installed: pip i
 pytest.importorskip("milvus_lite", reason="milvus-lite (the milvus extra) is not installed: pip install -e '.[milvus]'")
 
 from bench.milvus import dev_queries, mean_overlap  # noqa: E402
-from index.milvus_build import publish_build  # noqa: E402
+from index.publish.milvus_build import publish_build  # noqa: E402
 from index.storage import write_json  # noqa: E402
+from search.core.errors import InvalidQuery, PaperNotFound  # noqa: E402
+from search.core.filters import Filters  # noqa: E402
+from search.core.layout import IndexLayout, read_json  # noqa: E402
 from search.engine import SearchEngine  # noqa: E402
-from search.errors import InvalidQuery, PaperNotFound  # noqa: E402
-from search.filters import Filters  # noqa: E402
-from search.layout import IndexLayout, read_json  # noqa: E402
 from search.milvus_engine import MilvusEngine  # noqa: E402
-from search.milvus_store import DEFAULT_ALIAS, MilvusUnavailable, build_collections, connect, filter_expression, served_collection  # noqa: E402
+from search.stores.milvus_client import (  # noqa: E402
+    DEFAULT_ALIAS,
+    MilvusUnavailable,
+    build_collections,
+    connect,
+    filter_expression,
+    served_collection,
+)
 
 QUERY = "다중 턴 강화학습"
 _SHARED: set[str] = set()  # the module fixture's Milvus Lite file, served for every test
@@ -225,7 +232,7 @@ def test_api_serves_the_milvus_engine(milvus_uri: str, local: SearchEngine) -> N
     from fastapi.testclient import TestClient
 
     from papersearch.api import create_app
-    from search.milvus_holder import MilvusHolder
+    from search.serve.milvus_holder import MilvusHolder
 
     holder = MilvusHolder(milvus_uri)
     with TestClient(create_app("/unused", holder=holder)) as client:
@@ -286,7 +293,7 @@ def test_tune_with_the_milvus_engine_publishes_the_recorded_settings(dense_index
     served = MilvusEngine(uri, load_model=False)
     assert served.fusion.to_dict() == report["chosen"] == SearchEngine.open(root, load_model=False).fusion.to_dict()
     # Settings that are not the default answer alike on both engines.
-    from search.fusion_settings import FusionSettings
+    from search.core.fusion_settings import FusionSettings
 
     republish(IndexLayout(root), lambda m: m.with_fusion(FusionSettings("rrf", 20, {"bm25": 2.0})))
     publish_build(IndexLayout(root).current_build(), uri)

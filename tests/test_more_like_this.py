@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from search.more_like_this import MAX_TERMS, mlt_terms, term_counts
+from search.legs.more_like_this import MAX_TERMS, mlt_terms, term_counts
 
 DF = {"model": 60, "agent": 10, "rare": 2, "only": 1}
 

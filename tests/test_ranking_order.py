@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.bm25_build import BM25Params, write_bm25
+from index.artifacts.bm25_build import BM25Params, write_bm25
 from index.build import build_index
-from search.bm25 import BM25Retriever
+from search.core.tokenizer import KiwiTokenizer
 from search.engine import SearchEngine
-from search.retriever import top_rows
-from search.tokenizer import KiwiTokenizer
+from search.legs.bm25 import BM25Retriever
+from search.legs.retriever import top_rows
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -96,7 +96,7 @@ def test_engine_pages_with_ties_never_repeat_or_skip(tmp_path: Path) -> None:
 
 EXPAND = """
 import json
-from search.expansion import Expander
+from search.legs.expansion import Expander
 own = {f"term{i}": 1.0 for i in range(8)}
 glossary = {"words": [{"ko": f"term{i}", "en": f"trans{i}{j}"} for i in range(8) for j in range(3)],
             "pairs": [{"a": {"terms": ["term0", f"term{i}"]}, "b": {"terms": [f"phrase{i}", "x"]}} for i in range(1, 8)]}

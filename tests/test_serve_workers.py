@@ -14,8 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench.synthetic import add_papers
 from index.build import build_index
-from index.synthetic import add_papers
 
 REPO = Path(__file__).resolve().parent.parent
 

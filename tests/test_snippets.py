@@ -10,14 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.synthetic import add_papers
 from index.build import build_index
-from index.synthetic import add_papers
+from search.core.fields import snippet_fields
+from search.core.layout import BuildFiles, IndexLayout
+from search.core.records import Paper
+from search.core.tokenizer import KiwiTokenizer
 from search.engine import SearchEngine
-from search.layout import BuildFiles, IndexLayout
-from search.records import Paper
-from search.snippet_spans import StoredSpans
-from search.snippets import Snippeter, cut, merge, snippet_fields
-from search.tokenizer import KiwiTokenizer
+from search.serve.snippets import Snippeter, cut, merge
+from search.stores.snippet_spans import StoredSpans
 
 QUERIES = (
     "다중 턴 강화학습",
@@ -108,7 +109,7 @@ def corpus(tmp_path: Path, digests: Path) -> Path:
 def test_incremental_builds_extend_stored_morphemes_like_a_full_build(
     corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from index import snippet_build
+    from index.artifacts import snippet_build
 
     root = tmp_path / "index"
     build_index([corpus], root, dense="off", progress=False)

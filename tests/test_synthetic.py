@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from index.digest import parse_sources
-from index.synthetic import Vocabulary, add_papers, generate, main, paper_id
+from bench.synthetic import Vocabulary, add_papers, generate, main, paper_id
+from index.parse.digest import parse_sources
 
 
 def test_generates_papers_in_both_formats_that_parse_cleanly(tmp_path: Path) -> None:

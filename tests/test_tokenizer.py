@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from search.errors import IndexIncompatible
-from search.tokenizer import KiwiTokenizer, TokenizerSettings
+from search.core.errors import IndexIncompatible
+from search.core.tokenizer import KiwiTokenizer, TokenizerSettings
 
 
 @pytest.fixture(scope="module")

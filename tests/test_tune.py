@@ -12,14 +12,14 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from index.build import build_index
+from index.publish.tune import _choose, candidates, folds_of, tune
 from index.storage import republish
-from index.tune import _choose, candidates, folds_of, tune
 from index.watch import Watcher
 from papersearch.api import create_app
 from papersearch.cli import main
+from search.core.fusion_settings import FusionSettings
+from search.core.layout import BuildFiles, IndexLayout
 from search.engine import SearchEngine
-from search.fusion_settings import FusionSettings
-from search.layout import BuildFiles, IndexLayout
 from tests.conftest import DEV_QRELS
 
 RECORDED = {"method": "rrf", "rrf_k": 20, "weights": {"bm25": 2.0}, "tuned": {"qrels": "test", "replaced_default": True}}
