@@ -56,9 +56,9 @@ def million(work: Path, base: Path, qs: list[str], table: Table, n: int = 1_000_
     """BM25 at 1M papers: token lists resampled from the base index's cached Kiwi tokens
     (a 1M Kiwi build would take hours on this machine), queried through Kiwi."""
     from index.artifacts.bm25_build import BM25Params, document_tokens, write_bm25
-    from index.artifacts.snippet_build import SpanArrays
     from index.artifacts.token_cache import TokenCache
     from search.core.layout import BuildFiles, IndexLayout
+    from search.core.span_arrays import SpanArrays
     from search.core.tokenizer import KiwiTokenizer
     from search.legs.bm25 import BM25Retriever
 

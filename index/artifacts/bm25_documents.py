@@ -11,10 +11,10 @@ from pathlib import Path
 
 from index.artifacts.bm25_build import BM25Params, TokenDocs
 from index.artifacts.progress import bar
-from index.artifacts.snippet_build import SpanArrays
 from index.artifacts.token_cache import TokenCache
 from index.parse.corpus import Corpus
 from search.core.layout import BuildFiles
+from search.core.span_arrays import SpanArrays
 from search.core.tokenizer import KiwiTokenizer
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,49 +26,24 @@ from index.parse.corpus import Corpus
 from index.storage import atomic_file, write_json
 from search.core.errors import PaperSearchError
 from search.core.fields import snippet_fields
-from search.core.layout import BuildFiles, read_json
+from search.core.layout import BuildFiles
 from search.core.records import Paper
+from search.core.span_arrays import SpanArrays
 from search.core.tokenizer import KiwiTokenizer
 
 MAX_LENGTH = np.iinfo(np.uint16).max  # a morpheme's surface length is stored as uint16
 
 
-@dataclass
-class SpanArrays:
-    """One build's snippet morphemes in memory (see ``search/core/layout.py`` for the files)."""
-
-    terms: np.ndarray  # int32 term id per morpheme
-    starts: np.ndarray  # int32 character offset in the field text
-    lengths: np.ndarray  # uint16 surface length
-    field_offsets: np.ndarray  # int64, fields + 1: morphemes of field f are [fo[f], fo[f+1])
-    paper_fields: np.ndarray  # int64, papers + 1: fields of row r are [pf[r], pf[r+1])
-    vocab: list[str]
-
-    @classmethod
-    def read(cls, files: BuildFiles) -> "SpanArrays":
-        def load(path: Path) -> np.ndarray:
-            return np.load(path, mmap_mode="r", allow_pickle=False)
-
-        vocab = read_json(files.snippet_vocab)
-        return cls(
-            load(files.snippet_terms), load(files.snippet_starts), load(files.snippet_lengths),
-            load(files.snippet_field_offsets), load(files.snippet_paper_fields), vocab,
-        )
-
-    def paper_offsets(self) -> np.ndarray:
-        """Row r's morphemes, all its fields in order, are ``terms[o[r]:o[r + 1]]``: the
-        paper's BM25 body (one Kiwi analysis serves both)."""
-        return np.asarray(self.field_offsets)[np.asarray(self.paper_fields)]
-
-    def write(self, files: BuildFiles) -> None:
-        for path, arr in (
-            (files.snippet_terms, self.terms), (files.snippet_starts, self.starts),
-            (files.snippet_lengths, self.lengths), (files.snippet_field_offsets, self.field_offsets),
-            (files.snippet_paper_fields, self.paper_fields),
-        ):
-            with atomic_file(path, binary=True) as f:
-                np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
-        write_json(files.snippet_vocab, self.vocab, indent=None)
+def write_span_arrays(arrays: SpanArrays, files: BuildFiles) -> None:
+    """The one writer of a build's snippet morphemes (``SpanArrays.read`` reads them)."""
+    for path, arr in (
+        (files.snippet_terms, arrays.terms), (files.snippet_starts, arrays.starts),
+        (files.snippet_lengths, arrays.lengths), (files.snippet_field_offsets, arrays.field_offsets),
+        (files.snippet_paper_fields, arrays.paper_fields),
+    ):
+        with atomic_file(path, binary=True) as f:
+            np.save(f, np.ascontiguousarray(arr), allow_pickle=False)
+    write_json(files.snippet_vocab, arrays.vocab, indent=None)
 
 
 def write_snippet_spans(
@@ -110,7 +83,7 @@ def write_snippet_spans(
     else:
         arrays = _merge(old, new, src)
     arrays.vocab = vocab
-    arrays.write(files)
+    write_span_arrays(arrays, files)
     with atomic_file(files.snippet_text_keys, binary=True) as f:
         np.save(f, keys, allow_pickle=False)
     meta = {"fields": len(arrays.field_offsets) - 1, "morphemes": len(arrays.terms), "analysed_papers": len(fresh)}

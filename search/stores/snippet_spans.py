@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from search.core.layout import BuildFiles, read_json
+from search.core.layout import BuildFiles
+from search.core.span_arrays import SpanArrays
 
 # A hit's chosen field (its index among the record's snippet fields) and the [start, end)
 # of that field's morphemes matching the query, in text order.
@@ -20,18 +21,11 @@ class StoredSpans:
     worker processes serving one build share these pages."""
 
     def __init__(self, files: BuildFiles) -> None:
-        def load(path: object) -> np.ndarray:
-            # A plain ndarray view of the map: np.memmap's own slicing costs ~15 µs a call.
-            return np.asarray(np.load(path, mmap_mode="r", allow_pickle=False))
-
-        self.terms = load(files.snippet_terms)
-        self.starts = load(files.snippet_starts)
-        self.lengths = load(files.snippet_lengths)
-        self.field_offsets = load(files.snippet_field_offsets)
-        self.paper_fields = load(files.snippet_paper_fields)
-        vocab: list[str] = read_json(files.snippet_vocab)
-        self.term_id = {t: i for i, t in enumerate(vocab)}
-        self.vocab = vocab
+        arrays = SpanArrays.read(files)
+        self.terms, self.starts, self.lengths = arrays.terms, arrays.starts, arrays.lengths
+        self.field_offsets, self.paper_fields = arrays.field_offsets, arrays.paper_fields
+        self.vocab = arrays.vocab
+        self.term_id = {t: i for i, t in enumerate(self.vocab)}
 
     def paper_terms(self, row: int) -> list[str]:
         """Every stored morpheme of a paper's snippet fields (its BM25 body), in order."""
