@@ -300,3 +300,29 @@ def test_tune_with_the_milvus_engine_publishes_the_recorded_settings(dense_index
     a, b = SearchEngine.open(root).search(QUERY, k=5), MilvusEngine(uri).search(QUERY, k=5)
     assert [h.paper.id for h in a.results] == [h.paper.id for h in b.results]
     assert b.results[0].score == pytest.approx(a.results[0].score, rel=1e-6)
+
+
+def test_both_stores_answer_the_dev_set_alike_in_every_mode(local: SearchEngine, milvus: MilvusEngine) -> None:
+    """One pipeline over two stores: every dev query in every mode and fusion, every
+    similar item in every mode, and papers like several papers, in the same order with
+    the same scores (filtered hybrid searches may differ: README, "Scale out on Milvus")."""
+    from search.evaluate import load_qrels
+    from tests.conftest import DEV_QRELS
+
+    qrels = load_qrels(DEV_QRELS)
+
+    def same(a, b, what: str) -> None:  # type: ignore[no-untyped-def]
+        assert [h.paper.id for h in a.results] == [h.paper.id for h in b.results], what
+        assert [h.score for h in b.results] == pytest.approx([h.score for h in a.results], rel=1e-5, abs=1e-9), what
+        assert (a.mode, a.legs, a.total, a.notice_code) == (b.mode, b.legs, b.total, b.notice_code), what
+
+    for q in [item["query"] for item in qrels["queries"]]:
+        for mode in ("bm25", "dense", "hybrid", "tiny-static"):
+            same(local.search(q, k=10, mode=mode), milvus.search(q, k=10, mode=mode), f"{mode} {q}")
+        for fusion in ("rrf", "dbsf", "weighted"):
+            same(local.search(q, k=10, fusion=fusion), milvus.search(q, k=10, fusion=fusion), f"{fusion} {q}")
+    for item in qrels["similar"]:
+        for mode in ("bm25", "dense", "hybrid"):
+            same(local.similar(item["id"], k=10, mode=mode), milvus.similar(item["id"], k=10, mode=mode), f"similar {mode}")
+    ids = [item["id"] for item in qrels["similar"][:2]]
+    same(local.similar_many(ids, k=10), milvus.similar_many(ids, k=10), "papers like these")

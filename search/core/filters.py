@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from search.core.errors import InvalidQuery
+from search.core.query_limits import MAX_UPVOTES
 from search.core.records import Paper
 
 
@@ -33,8 +34,6 @@ class Filters:
 
     def check(self) -> "Filters":
         """``InvalidQuery`` for upvotes out of range or a range that ends before it starts."""
-        from search.core.query_limits import MAX_UPVOTES
-
         if self.min_upvotes is not None and not 0 <= self.min_upvotes <= MAX_UPVOTES:
             raise InvalidQuery(f"min_upvotes must be between 0 and {MAX_UPVOTES}")
         if self.date_from and self.date_to and self.date_from > self.date_to:

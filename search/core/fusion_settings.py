@@ -51,6 +51,8 @@ class FusionSettings:
 
     def asked(self, method: str | None, rrf_k: int | None, weights: Mapping[str, float] | None) -> "FusionSettings":
         """These settings with what a request names instead (checked)."""
+        if method is None and rrf_k is None and weights is None:
+            return self  # the common case: ~5 µs a search spared
         return replace(
             self,
             method=self.method if method is None else check_fusion(method),

@@ -18,6 +18,7 @@ from search.core.fusion_settings import FusionSettings
 
 # 2: several dense legs (``dense_legs``, files under dense/<leg>/).
 FORMAT_VERSION = 2
+SHIPPED_FUSION = FusionSettings()  # one object: searches ask for it on every request
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class Manifest:
     @property
     def fusion_settings(self) -> FusionSettings:
         """What searches fuse with: the recorded settings, else the shipped default."""
-        return self.fusion or FusionSettings()
+        return self.fusion or SHIPPED_FUSION
 
     def leg(self, name: str) -> DenseLegSpec | None:
         return next((leg for leg in self.dense_legs if leg.name == name), None)

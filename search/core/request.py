@@ -61,4 +61,6 @@ class SearchRequest:
         weights = None if self.weights is None else check_weights(self.weights)
         check_sort(self.sort)
         self.filters.check()
+        if query is self.query and weights is None:
+            return self
         return replace(self, query=query, weights=weights)

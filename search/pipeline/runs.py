@@ -41,8 +41,7 @@ class LegRuns:
     @property
     def total(self) -> int | None:
         """The last leg's count of matching papers (a request of one leg asks it)."""
-        counts = [run.total for run in self.runs.values()]
-        return counts[-1] if counts else None
+        return next(reversed(self.runs.values())).total if self.runs else None
 
     def fill(self) -> dict[str, dict[str, float]]:
         """For each leg that can score any paper, the exact scores of the papers another
