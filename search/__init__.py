@@ -5,4 +5,9 @@ live here because the query side must use them unchanged; ``index/`` imports the
 the other way round.
 """
 
+from search.core.threads import configure_openmp
+
 __version__ = "0.1.0"
+
+# Before any native library loads: OpenMP reads its waiting policy once (search/core/threads.py).
+configure_openmp()

