@@ -30,6 +30,7 @@ from index.parse.corpus import Corpus, Texts
 from index.parse.parse_cache import parse_sources_cached
 from index.storage import BuildLock, StagedBuild, write_json, write_manifest
 from search.core.encoders import PASSAGE_FIELDS
+from search.core.encoders.base import Encoder
 from search.core.errors import NoPapersFound, SourceNotFound
 from search.core.fusion_settings import FusionSettings
 from search.core.layout import IndexLayout
@@ -82,11 +83,17 @@ def build_index(
     log: Callable[[str], None] = lambda _msg: None,
     full: bool = False,
     passage_fields: Sequence[str] = PASSAGE_FIELDS,
+    pending_legs: Sequence[str] = (),
+    on_embed: Callable[[str, int, int], None] | None = None,
+    loaded: tuple[dict[str, Encoder], str | None] | None = None,
 ) -> BuildReport:
     """Build and swap in a new index. Incremental unless ``full``: parsed files, Kiwi tokens
     and embeddings are reused from ``ROOT/cache`` for unchanged text. ``model``: encoder
     names (``"e5,use"``, a hub id, a folder; see ``search.core.encoders``), one dense leg each;
-    None means the bundled default."""
+    None means the bundled default. ``pending_legs``: the models a BM25-only build will be
+    followed by (``index/progressive.py``), recorded so that searches and ``watch`` know.
+    ``on_embed(leg, embedded, to_embed)``: after every chunk of passages a leg embeds.
+    ``loaded``: what ``load_encoders(model, dense)`` returned, when the caller loaded them."""
     # A typo in a source path would otherwise drop that source's papers from the index.
     missing = [str(s) for s in sources if not Path(s).exists()]
     if missing:
@@ -122,7 +129,7 @@ def build_index(
                 corpus, delta = served_order_first(corpus, delta, served)
         # The model loads before tokenizing: Kiwi loads in its helper meanwhile.
         with timings.step("load_model"):
-            encoders, notice = load_encoders(model, dense)
+            encoders, notice = loaded if loaded is not None else load_encoders(model, dense)
         if notice:
             log(notice)
 
@@ -135,7 +142,8 @@ def build_index(
                 with timings.step("embed"):
                     for leg, encoder in encoders.items():
                         meta, seconds = write_leg(
-                            leg, corpus, encoder, files, show, layout.cache_dir, delta, served, tuple(passage_fields), not full
+                            leg, corpus, encoder, files, show, layout.cache_dir, delta, served, tuple(passage_fields), not full,
+                            on_progress=(lambda done, total, leg=leg: on_embed(leg, done, total)) if on_embed else None,
                         )
                         legs_built.append(meta)
                         timings.add("encode", seconds)  # the models alone: what benchmarks leave out
@@ -173,6 +181,7 @@ def build_index(
                 dense_legs=tuple(legs_built),
                 snippets=snippet_meta,
                 fusion=carried_fusion(served, ["bm25", *(leg.name for leg in legs_built)], log),
+                pending_legs=tuple(pending_legs),
             )
             write_manifest(files, manifest)
             if gate is not None:

@@ -156,6 +156,8 @@ class Watcher:
         except PaperSearchError:
             return None, "auto", None  # no served build yet: the build's own defaults
         legs = manifest.dense_legs
+        if not legs and manifest.pending_legs:  # a progressive build's BM25 step: its legs come next
+            return ",".join(manifest.pending_legs), "auto", None
         if not legs:
             return None, "off", None
         # "required": a leg whose model no longer loads fails the daily build (logged,

@@ -53,6 +53,7 @@ from papersearch.api_search import (
     with_snippets,
 )
 from search.core.query_limits import MAX_K, SIMILAR_MODE
+from search.core.embedding_status import read_status
 from search.serve.holder import EngineHolder
 
 WEB_DIR = Path(__file__).parent / "web"
@@ -150,6 +151,7 @@ def create_app(
             "model": ", ".join(spec.model for spec in engine.leg_specs.values()) or None,
             "model_notice": engine.model_notice,
             "fusion": engine.fusion.to_dict(),
+            "embedding": _embedding(holder),
             "build_id": engine.build_id,
             "built_at": engine.manifest.built_at,
             "loaded_at": dt.datetime.fromtimestamp(served.loaded_at, dt.timezone.utc).isoformat(timespec="seconds"),
@@ -186,6 +188,17 @@ def create_app(
     add_pages(app, holder, WEB_DIR)
     app.mount("/static", StaticFiles(directory=WEB_DIR), name="static")
     return app
+
+
+def _embedding(holder: EngineHolder) -> dict[str, Any] | None:
+    """A progressive build's progress, as the API states it (search/core/embedding_status.py)."""
+    if holder.layout is None:
+        return None
+    status = read_status(holder.layout)
+    if status is None:
+        return None
+    keep = ("state", "legs", "leg", "embedded", "to_embed", "papers_per_s", "eta_s", "legs_after", "error", "updated_at")
+    return {k: status[k] for k in keep if k in status}
 
 
 def _reload_allowed(request: Request, token: str | None, given: str | None) -> bool:

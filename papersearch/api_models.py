@@ -83,8 +83,9 @@ class SearchOut(BaseModel):
     offset: int
     results: list[Hit]
     notice: str | None = Field(description="Why the answering mode or legs differ from those asked for.")
-    notice_code: Literal["dense_unavailable", "legs_missing"] | None = Field(
-        description="dense_unavailable: no dense leg could answer, BM25 did; legs_missing: some dense legs could not."
+    notice_code: Literal["dense_unavailable", "legs_missing", "dense_pending"] | None = Field(
+        description="dense_unavailable: no dense leg could answer, BM25 did; legs_missing: some dense legs could not; "
+        "dense_pending: the dense legs are still being embedded (GET /api/health: embedding), BM25 answered."
     )
     expansions: dict[str, float] | None = None
 
@@ -159,6 +160,19 @@ class FusionOut(BaseModel):
     tuned: dict[str, Any] | None = Field(None, description="How `papersearch tune` chose them; absent for the shipped default.")
 
 
+class EmbeddingOut(BaseModel):
+    state: Literal["embedding", "failed", "interrupted"] = Field(description="interrupted: the build stopped; the next one resumes.")
+    legs: list[str]
+    leg: str | None = Field(None, description="The leg embedding now.")
+    embedded: int | None = Field(None, description="Papers this leg has embedded.")
+    to_embed: int | None = Field(None, description="Papers this leg embeds in all.")
+    papers_per_s: float | None = None
+    eta_s: float | None = Field(None, description="Seconds left for this leg.")
+    legs_after: list[str] = Field(default_factory=list, description="Legs still to come after this one.")
+    error: str | None = None
+    updated_at: str | None = None
+
+
 class HealthOut(BaseModel):
     status: Literal["ok"]
     papers: int
@@ -169,6 +183,9 @@ class HealthOut(BaseModel):
     model: str | None = Field(description="The dense legs' models, comma-separated.")
     model_notice: str | None
     fusion: FusionOut = Field(description="How searches fuse the legs unless a request says otherwise.")
+    embedding: EmbeddingOut | None = Field(
+        None, description="A progressive build embedding the dense legs while BM25 serves; null when none runs."
+    )
     build_id: str
     built_at: str | None
     loaded_at: str

@@ -42,6 +42,11 @@ def index_group() -> None:
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
 @click.option("--full", is_flag=True, help="Rebuild everything: ignore the token, embedding and parse caches.")
 @click.option(
+    "--progressive/--all-at-once", default=None,
+    help="Publish the BM25 index before embedding (a running server answers at once), then the hybrid one "
+    "(default: on for a first build with dense legs).",
+)
+@click.option(
     "--gate",
     "gate_qrels",
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
@@ -61,6 +66,7 @@ def build_cmd(
     require_dense: bool,
     progress: bool | None,
     full: bool,
+    progressive: bool | None,
     gate_qrels: Path | None,
     min_ndcg: float | None,
     force: bool,
@@ -78,7 +84,9 @@ def build_cmd(
       papersearch index build --gate tests/data/dev.json --min-ndcg 0.7
       papersearch index build --engine milvus --milvus-uri ./milvus.db
     """
-    from index.build import build_index
+    from index.build import BuildReport, build_index
+    from index.progressive import build_progressively, pending_models
+    from search.core.layout import IndexLayout
     from index.parse.digest import resolve_sources
     from index.publish.gate import QualityGate
     from search.evaluate import load_qrels
@@ -97,9 +105,21 @@ def build_cmd(
 
             connect(uri)
         gate = QualityGate(load_qrels(gate_qrels), root, min_ndcg, force, log) if gate_qrels else None
-        report = build_index(srcs, root, model=model, dense=dense, progress=progress, log=log, full=full, gate=gate)
+        layout = IndexLayout(root)
+        # BM25 first where that is safe: not with a gate (one build is scored), not with
+        # --require-dense (a failed model must leave no index), not for Milvus (one collection).
+        can = dense == "auto" and gate is None and uri is None and not full
+        if progressive is None:
+            progressive = can and (not layout.has_index() or bool(pending_models(layout)))
+        first: list[BuildReport | None] = []
+        if progressive and can:
+            report = build_progressively(srcs, root, model=model, log=log, progress=progress, on_bm25=first.append)
+        else:
+            report = build_index(srcs, root, model=model, dense=dense, progress=progress, log=log, full=full, gate=gate)
     except PaperSearchError as e:
         _build_failed(e, as_json)
+    if first and first[0] is not None:  # the changes are the BM25 step's: the dense step added none
+        report.delta = first[0].delta
     # Milvus gets the local build's outputs (same tokens, BM25 weights and vectors).
     published = publish(uri, root, log) if uri is not None else None
     if as_json:

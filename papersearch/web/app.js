@@ -10,6 +10,7 @@ const state = { q: "", mode: "hybrid", shown: 0, total: 0, seq: 0, selected: new
 // Korean notices keyed by the API's notice_code; the English `notice` stays as a tooltip.
 const NOTICES = {
   dense_unavailable: "임베딩 검색을 쓸 수 없어 BM25로만 검색했습니다.",
+  dense_pending: "임베딩을 만드는 중이라 지금은 BM25로만 검색했습니다. 끝나면 하이브리드 검색으로 바뀝니다.",
 };
 const MODE_LABELS = { hybrid: "하이브리드", bm25: "BM25", dense: "임베딩" };
 const SORTS = ["relevance", "newest", "upvotes"];
@@ -405,11 +406,26 @@ function backLink() {
 
 // ---- modes from /api/health ------------------------------------------------------------
 
+let servedBuild = null;
+
 async function health() {
   try {
     const h = await api("/api/health");
     const dense = h.dense ? `임베딩 켜짐 (${h.model})` : "BM25 전용 (임베딩 모델 없음)";
-    $("#health").textContent = `${h.papers}편 · 빌드 ${h.build_id} · ${dense}`;
+    const line = `${h.papers}편 · 빌드 ${h.build_id} · `;
+    const emb = h.embedding;
+    if (emb && emb.state === "embedding") {
+      // A progressive build: BM25 answers now; the hybrid build swaps in when the legs are embedded.
+      const part = emb.to_embed ? ` ${emb.leg} ${emb.embedded}/${emb.to_embed}편` : "";
+      const eta = emb.eta_s != null ? `, 약 ${Math.max(1, Math.round(emb.eta_s))}초 남음` : "";
+      const later = emb.legs_after && emb.legs_after.length ? ` (다음: ${emb.legs_after.join(", ")})` : "";
+      $("#health").textContent = `${line}BM25로 검색 중 · 임베딩 만드는 중:${part}${eta}${later}`;
+      setTimeout(health, 3000);
+    } else {
+      $("#health").textContent = line + dense;
+    }
+    if (servedBuild !== null && servedBuild !== h.build_id && $("#q").value.trim()) search();  // a new build: ask again
+    servedBuild = h.build_id;
     setModes(h);
   } catch (e) {
     $("#health").textContent = `인덱스 없음: ${e.message}`;

@@ -8,6 +8,7 @@ An index root holds every build and points at the served one with a symlink::
     ROOT/
       current -> builds/20261122T011500-ab12cd   (swapped atomically with os.replace)
       build.lock               held (flock) by the running build; holds its pid
+      embedding.json           a progressive build's embedding progress (while it embeds)
       builds/<build-id>/
         manifest.json          what built it: format, counts, tokenizer, model, corpus hash
         papers.jsonl           one Paper record per line, row order = BM25/FAISS row order
@@ -28,7 +29,8 @@ An index root holds every build and points at the served one with a symlink::
       cache/                   build caches reused across builds (only builds read them)
         parsed.jsonl           parsed digests per file, keyed by path and content hash
         tokens/<settings>.npz  Kiwi tokens per title, one file per tokenizer settings
-        embeddings/<model>/    per encoder: keys.json and the vectors-<nonce>.npy it names
+        embeddings/<model>/    per encoder: keys.json and the vectors-<nonce>.npy it names,
+                               chunk-<nonce>.json/.npy of a build still embedding
 
 A directory cannot be renamed over a non-empty one atomically, but a symlink can be
 replaced atomically, so a reader that resolves ``current`` once sees either the old build
@@ -74,12 +76,17 @@ BUILDS_DIR = "builds"
 STAGING_PREFIX = ".staging-"  # builds/.staging-<id>: dot-prefixed, so never served
 NEXT_LINK_PREFIX = ".current-"  # ROOT/.current-<id>: the new link, renamed over ``current``
 LOCK = "build.lock"
+EMBEDDING_STATUS = "embedding.json"  # a progressive build's progress, while it embeds
 CACHE_DIR = "cache"
 PARSED_CACHE = "parsed.jsonl"
 TOKENS_CACHE_DIR = "tokens"
 EMBEDDINGS_CACHE_DIR = "embeddings"
 EMBEDDING_KEYS = "keys.json"  # names the vectors file: EMBEDDING_VECTORS, one nonce
 EMBEDDING_VECTORS = "vectors-{nonce}.npy"
+# Passages embedded by a build that has not finished, committed a chunk at a time (the
+# .json names the .npy and is written last): the next build resumes from them.
+EMBEDDING_CHUNK_KEYS = "chunk-{nonce}.json"
+EMBEDDING_CHUNK_VECTORS = "chunk-{nonce}.npy"
 KEEP_BUILDS = 3  # the served one plus two older ones, so a server mid-reload never loses files
 
 
@@ -113,6 +120,11 @@ class IndexLayout:
     @property
     def lock_path(self) -> Path:
         return self.root / LOCK
+
+    @property
+    def embedding_status(self) -> Path:
+        """What a progressive build's embedding is doing (``search/core/embedding_status.py``)."""
+        return self.root / EMBEDDING_STATUS
 
     def current_build(self) -> Path:
         """The served build folder, resolved once so later swaps do not affect the caller."""

@@ -133,6 +133,9 @@ class Manifest:
     dense_legs: tuple[DenseLegSpec, ...] = ()
     snippets: Mapping[str, Any] | None = None
     fusion: FusionSettings | None = None  # recorded by `papersearch tune`; None: the shipped default
+    # A BM25-only build served while these models embed (index/progressive.py): model
+    # names as `--model` takes them; empty once the dense legs are built.
+    pending_legs: tuple[str, ...] = ()
     format_version: int = FORMAT_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -166,6 +169,8 @@ class Manifest:
         }
         if self.fusion is not None:
             out["fusion"] = self.fusion.to_dict()
+        if self.pending_legs:
+            out["pending_legs"] = list(self.pending_legs)
         return out
 
     @classmethod
@@ -193,6 +198,7 @@ class Manifest:
                 dense_legs=tuple(DenseLegSpec.from_dict(m) for m in d.get("dense_legs") or ()),
                 snippets=d.get("snippets"),
                 fusion=FusionSettings.from_dict(d["fusion"]) if d.get("fusion") is not None else None,
+                pending_legs=tuple(str(m) for m in d.get("pending_legs") or ()),
                 format_version=int(version),
                 extra={k: v for k, v in d.items() if k not in known},
             )

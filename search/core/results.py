@@ -12,6 +12,7 @@ MODES = ("hybrid", "bm25", "dense")
 # Why the answering mode or legs differ from the ones asked for (the page words these).
 DENSE_UNAVAILABLE = "dense_unavailable"  # no dense leg could answer: BM25 answered
 LEGS_MISSING = "legs_missing"  # some dense legs could not answer: the others did
+DENSE_PENDING = "dense_pending"  # the dense legs are still being embedded: BM25 answered
 
 
 @dataclass(frozen=True)

@@ -62,16 +62,18 @@ def plan_legs(mode: str, legs: Mapping[str, Any], ready: Sequence[str], model_no
 
 def attach_encoders(
     legs: Mapping[str, Any], specs: Mapping[str, DenseLegSpec], model: str | Sequence[str] | None,
-    load_model: bool, encoders: Sequence[Encoder] = (),
+    load_model: bool, encoders: Sequence[Encoder] = (), pending: Sequence[str] = (),
 ) -> None:
     """Give each dense leg (an object with ``encoder`` and ``notice``) the encoder its
     manifest entry needs; a leg whose model cannot load keeps a notice instead. ``model``:
     names the caller expects, each one of the index's legs (a moved local model folder
     can be given). ``encoders``: models already loaded, reused as they are when one is
     what a leg needs (same backend, model, version, dimension and prompts), never
-    changed: a server hands the same ones to each engine it loads."""
+    changed: a server hands the same ones to each engine it loads. ``pending``: the models
+    a progressive BM25 build is still embedding; asking for one of them is no mismatch."""
     given = {leg_name(m): m for m in parse_models(model)}
-    unknown = [m for leg, m in given.items() if leg not in specs]
+    coming = {leg_name(m) for m in pending}
+    unknown = [m for leg, m in given.items() if leg not in specs and leg not in coming]
     if unknown:
         built = ", ".join(f"{n} ({spec.model})" for n, spec in specs.items()) or "no embedding model"
         raise ModelMismatch(f"index was built with {built}, not {', '.join(unknown)}: rebuild with --model")

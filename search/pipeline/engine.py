@@ -39,7 +39,8 @@ from search.core.query_limits import (
 )
 from search.core.records import FusedHit, Paper
 from search.core.request import SearchRequest
-from search.core.results import SearchHit, SearchResponse
+from search.core.encoders import leg_name
+from search.core.results import DENSE_PENDING, DENSE_UNAVAILABLE, SearchHit, SearchResponse
 from search.core.sorting import sort_hits
 from search.core.tokenizer import KiwiTokenizer
 from search.legs.more_like_this import mlt_terms, term_counts
@@ -102,6 +103,9 @@ class Engine:
     @property
     def model_notice(self) -> str | None:
         """Why dense search is (partly) off, or None when every leg answers."""
+        if not self.dense_legs and self.manifest.pending_legs:
+            legs = ", ".join(leg_name(m) for m in self.manifest.pending_legs)
+            return f"dense legs {legs} are being embedded; BM25 answers until they are ready (GET /api/health shows progress)"
         if not self.dense_legs:
             return "index has no dense vectors (built without an embedding model)"
         missing = [f"{n}: {leg.notice}" for n, leg in self.dense_legs.items() if not leg.ready]
@@ -277,7 +281,10 @@ class Engine:
 
     def _plan(self, mode: str, ready: Sequence[str]) -> LegPlan:
         """The legs for ``mode`` among those that can answer (``ready`` dense legs)."""
-        return plan_legs(mode, self.dense_legs, ready, self.model_notice)
+        plan = plan_legs(mode, self.dense_legs, ready, self.model_notice)
+        if plan.code == DENSE_UNAVAILABLE and not self.dense_legs and self.manifest.pending_legs:
+            return LegPlan(plan.mode, plan.legs, plan.notice, DENSE_PENDING)  # coming, not missing
+        return plan
 
     def _respond(
         self, query: str, requested: str, plan: LegPlan, runs: LegRuns, fused: list[FusedHit], k: int, offset: int,

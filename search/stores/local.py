@@ -57,7 +57,7 @@ class LocalStore:
         self.dense_legs: dict[str, DenseRetriever] = {
             name: DenseRetriever(name, self.files, self.ids, spec) for name, spec in specs.items()
         }
-        attach_encoders(self.dense_legs, specs, model, load_model, encoders)
+        attach_encoders(self.dense_legs, specs, model, load_model, encoders, self.manifest.pending_legs)
 
     @property
     def paper_count(self) -> int:

@@ -78,7 +78,7 @@ class MilvusStore:
         moments = lexicon.get("moments") or {}
         self.dense_legs: dict[str, MilvusLeg] = {name: MilvusLeg(spec, moments.get(name), self.reads) for name, spec in specs.items()}
         self._ids: list[str] | None = None
-        attach_encoders(self.dense_legs, specs, model, load_model, encoders)
+        attach_encoders(self.dense_legs, specs, model, load_model, encoders, self.manifest.pending_legs)
 
     def document_frequency(self, term: str) -> int:
         col = self.column.get(term)
