@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.large:
         big = _corpus(args.work, args.large)
         bml = _build([big], _fresh(args.work / f"ix{args.large}-bm25"), dense="off", full=True)
-        print(f"\n| size | BM25 build s (measured) | + embedding s (extrapolated) | full build s | papers/s | first answer (progressive) |\n|---|---|---|---|---|---|")
+        print("\n| size | BM25 build s (measured) | + embedding s (extrapolated) | full build s | papers/s | first answer (progressive) |\n|---|---|---|---|---|---|")
         for n, bm_s in ((args.large, bml["wall"]), (100_000, bml["wall"] * 100_000 / args.large)):
             tag = "measured" if n == args.large else "extrapolated"
             emb = per_paper * n
