@@ -187,6 +187,10 @@ def eval_cmd(
 
     engine = SearchEngine.open(resolve_root(index_root), model=model, load_model=mode != "bm25")
     report = evaluate(engine, load_qrels(qrels), mode=mode, k=k, fusion=fusion, rrf_k=rrf_k, weights=weights, similar_mode=similar_mode)
+    if report["unknown_ids"]:
+        ids = report["unknown_ids"]
+        shown = ", ".join(ids[:8]) + (f" and {len(ids) - 8} more" if len(ids) > 8 else "")
+        click.echo(f"warning: {len(ids)} paper id(s) of {qrels} are not in this index and count as misses: {shown}", err=True)
     if as_json:
         print_json(report)
         return

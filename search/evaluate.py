@@ -104,6 +104,7 @@ def evaluate(
     """Scores ``mode`` on the queries; similar items are scored with ``similar_mode``
     (default: the engine's default for similar papers)."""
     similar_mode = similar_mode or SIMILAR_MODE
+    unknown = unknown_ids(engine, qrels)
     per_query: list[dict[str, Any]] = []
     answered_modes: set[str] = set()
     for q in qrels.get("queries", []):
@@ -135,9 +136,24 @@ def evaluate(
         "overall": _summary(per_query),
         "by_kind": _grouped(per_query, "kind"),
         "by_lang": _grouped(per_query, "lang"),
+        # A relevant id the index lacks scores as a miss: said, so a stale relevance file
+        # or an index built from other digests is not mistaken for a worse ranking.
+        "unknown_ids": unknown,
         "similar": {"mode": similar_mode, "items": len(similar_scores), "ndcg@10": _mean([s["ndcg@10"] for s in similar_scores]), "per_item": similar_scores},
         "per_query": [{**q, **{m: round(q[m], 4) for m in ("ndcg@10", "mrr@10", "recall@10")}} for q in per_query],
     }
+
+
+def unknown_ids(engine: SearchEngine, qrels: Mapping[str, Any]) -> list[str]:
+    """The relevance file's paper ids (relevant, and similar items' own) not in the index."""
+    known = set(engine.ids)
+    named: set[str] = set()
+    for q in qrels.get("queries", []):
+        named.update(q["relevant"])
+    for item in qrels.get("similar", []):
+        named.add(item["id"])
+        named.update(item["relevant"])
+    return sorted(named - known)
 
 
 def _summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:

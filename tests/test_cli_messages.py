@@ -51,6 +51,22 @@ def test_eval_on_the_dev_set_still_scores(runner: CliRunner, bm25_index: Path) -
     assert json.loads(result.stdout)["overall"]["ndcg@10"] > 0.5
 
 
+def test_eval_names_relevant_ids_the_index_lacks(runner: CliRunner, bm25_index: Path, tmp_path: Path) -> None:
+    """A relevant id missing from the index scores as a miss: said on stderr and in --json,
+    and the dev set (every id in the sample) has none."""
+    from tests.conftest import DEV_QRELS
+
+    path = tmp_path / "qrels.json"
+    path.write_text(json.dumps({"queries": [{"query": "강화학습", "relevant": {"2509.02544": 1, "9999.99999": 2}}],
+                                "similar": [{"id": "2509.02544", "relevant": {"0000.00001": 1}}]}))
+    result = runner.invoke(main, ["eval", str(path), "--index", str(bm25_index), "--mode", "bm25", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["unknown_ids"] == ["0000.00001", "9999.99999"]
+    assert "2 paper id(s)" in result.stderr and "9999.99999" in result.stderr and "count as misses" in result.stderr
+    dev = runner.invoke(main, ["eval", str(DEV_QRELS), "--index", str(bm25_index), "--mode", "bm25"])
+    assert dev.exit_code == 0 and "warning" not in dev.stderr
+
+
 def _bad_digests(folder: Path) -> Path:
     folder.mkdir()
     (folder / "empty.md").write_text("")
