@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -15,14 +16,24 @@ from search.core.errors import PaperSearchError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def error_code(e: PaperSearchError) -> str:
+    """The exception's class as a stable snake_case code: ``PaperNotFound`` → ``paper_not_found``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(e).__name__).lower()
+
+
 def domain_errors(fn: F) -> F:
-    """Library exceptions become ``Error: <message>`` and exit 1, never a traceback."""
+    """Library exceptions become ``Error: <message>`` on stderr and exit 1, never a
+    traceback; with ``--json`` stdout also gets ``{"ok": false, "error", "code"}``, so a
+    script reading stdout sees the failure as JSON. (Option errors click itself refuses,
+    before the command runs, stay click's usage messages.)"""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except PaperSearchError as e:
+            if kwargs.get("as_json"):
+                print_json({"ok": False, "error": str(e), "code": error_code(e)})
             raise click.ClickException(str(e)) from e
 
     return wrapper  # type: ignore[return-value]

@@ -67,6 +67,23 @@ def test_eval_names_relevant_ids_the_index_lacks(runner: CliRunner, bm25_index: 
     assert dev.exit_code == 0 and "warning" not in dev.stderr
 
 
+@pytest.mark.parametrize(
+    "args, code",
+    [
+        (["similar", "0000.00000"], "paper_not_found"),
+        (["search", "강화학습", "--weights", "nosuchleg=1"], "invalid_query"),
+        (["info"], "index_not_found"),
+    ],
+)
+def test_json_errors_are_json_on_stdout(runner: CliRunner, bm25_index: Path, tmp_path: Path, args: list[str], code: str) -> None:
+    root = tmp_path / "none" if code == "index_not_found" else bm25_index
+    result = runner.invoke(main, [*args, "--index", str(root), "--json"])
+    assert result.exit_code == 1
+    body = json.loads(result.stdout)
+    assert body["ok"] is False and body["code"] == code and body["error"]
+    assert "Error:" in result.stderr and "Traceback" not in result.output
+
+
 def _bad_digests(folder: Path) -> Path:
     folder.mkdir()
     (folder / "empty.md").write_text("")
