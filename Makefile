@@ -8,19 +8,27 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test test-fast install index bench clean
+.PHONY: run test test-fast install install-test index bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 
-# torch first, pinned to the CPU build: an unpinned torch pulls gigabytes of CUDA packages.
+# What serving needs: the bundled encoders, no torch.
 $(VENV)/.installed: $(BIN)/activate pyproject.toml
 	$(PY) -m pip install --upgrade pip
+	$(PY) -m pip install -e .
+	touch $@
+
+# What the tests need besides: the sentence-transformers extra (its tests run a tiny local
+# model) with torch first, pinned to the CPU build (an unpinned torch pulls gigabytes of
+# CUDA packages), and Milvus Lite (the Milvus engine's tests).
+$(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install torch==2.13.0
-	$(PY) -m pip install -e '.[test,milvus]'  # milvus: its tests run on Milvus Lite
+	$(PY) -m pip install -e '.[st,test,milvus]'
 	touch $@
 
 install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
 
 run: install
 	$(BIN)/papersearch serve --source data/digests --host $(HOST) --port $(PORT)
@@ -28,15 +36,15 @@ run: install
 index: install
 	$(BIN)/papersearch index build --source data/digests
 
-test: install
+test: install-test
 	$(PY) -m pytest tests
 
 # The fast tier: unit tests over the shared sample indexes; no servers, browsers,
 # subprocesses, real encoders or builds of their own (tests/conftest.py marks those).
-test-fast: install
+test-fast: install-test
 	$(PY) -m pytest tests -m "not slow and not build" -q
 
-bench: install
+bench: install-test
 	$(PY) -m bench.run
 
 clean:

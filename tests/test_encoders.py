@@ -153,3 +153,31 @@ def test_query_side_refuses_another_model_and_a_changed_backend(bundled_index: P
     assert engine.ready_legs == ["use"] and "rebuild" in (engine.dense_legs["e5"].notice or "")
     resp = engine.search("다중 턴 강화학습", k=3)
     assert resp.legs == ("bm25", "use") and resp.notice_code == "legs_missing" and "e5" in resp.notice
+
+
+def test_sentence_transformers_missing_is_a_notice_with_the_install_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default install has no torch: a hub model then says how to get the extra."""
+    monkeypatch.setitem(sys.modules, "sentence_transformers", None)  # import raises ImportError
+    with pytest.raises(ModelUnavailable, match=r"papersearch\[st\]"):
+        load_encoder("BAAI/bge-m3")
+
+
+def test_the_bundled_legs_search_without_importing_torch(bundled_index: Path) -> None:
+    """`make run` installs no torch, so the default path (both bundled legs, hybrid search,
+    similar papers, the server app) must never import it."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "from search.engine import SearchEngine\n"
+        "import papersearch.api\n"
+        f"e = SearchEngine.open({str(bundled_index)!r})\n"
+        "r = e.search('다중 턴 강화학습', k=3)\n"
+        "assert r.mode == 'hybrid' and r.results, r.mode\n"
+        "e.similar(paper_id=r.results[0].paper.id, k=3)\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformers', 'sentence_transformers'))\n"
+        "print(heavy[:5])\n"
+        "sys.exit(1 if heavy else 0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr

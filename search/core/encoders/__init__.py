@@ -164,7 +164,7 @@ def catalogue() -> list[dict[str, Any]]:
             "bundled": False,
             "default": False,
             "usable": st,
-            "why_not": None if st else "pip install sentence-transformers",
+            "why_not": None if st else "pip install 'papersearch[st]' (torch's CPU build first: README)",
             "about": "any sentence-transformers model; needs its weights in the local cache or the hub",
             "cost": "the model's (torch on the CPU)",
         }

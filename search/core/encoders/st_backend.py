@@ -82,7 +82,10 @@ def _load(name: str, device: str | None) -> Any:
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError as e:
-        raise ModelUnavailable(f"sentence-transformers is not installed ({e})") from e
+        raise ModelUnavailable(
+            f"sentence-transformers is not installed ({e}): pip install 'papersearch[st]' after torch's CPU build "
+            "(README, Embedding models); the bundled e5 and use need neither"
+        ) from e
     if looks_like_path(name):
         attempts = [(str(Path(name).expanduser()), True)]
     else:
