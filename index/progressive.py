@@ -88,7 +88,6 @@ class EmbeddingStatus:
         self.layout, self.legs, self.log, self.log_every = layout, legs, log, log_every
         self.started = time.monotonic()
         self.leg_started: dict[str, float] = {}
-        self.rates: dict[str, float] = {}  # papers a second of each leg done
         self.last_write = self.last_log = 0.0
         self._write({"state": "embedding", "legs": legs, "leg": None, "embedded": 0, "to_embed": None})
 
@@ -96,7 +95,6 @@ class EmbeddingStatus:
         now = time.monotonic()
         began = self.leg_started.setdefault(leg, now)
         rate = embedded / (now - began) if now > began else 0.0
-        self.rates[leg] = rate
         left = (to_embed - embedded) / rate if rate > 0 else None
         later = self.legs[self.legs.index(leg) + 1 :] if leg in self.legs else []
         fields = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,15 @@ def bundled_engine(bundled_index: Path):
     from search.engine import SearchEngine
 
     return SearchEngine.open(bundled_index)
+
+
+def wait_for(check, what: str, limit: float = 180.0, every: float = 0.2):  # type: ignore[no-untyped-def]
+    """Poll until ``check()`` is truthy and return it; the limit only stops a hung test,
+    it measures nothing."""
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"gave up waiting for {what}")

@@ -26,6 +26,7 @@ from search.core.encoders.base import Encoder
 from search.core.layout import IndexLayout
 from search.engine import SearchEngine
 from tests.api_support import serve_in_thread
+from tests.conftest import wait_for
 
 REPO = Path(__file__).resolve().parent.parent
 QUERY = "다중 턴 강화학습"
@@ -46,16 +47,6 @@ def slow_leg(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(embed_cache, "CHUNK", 8)
     monkeypatch.setattr(Encoder, "encode_passages", slow)
     return calls
-
-
-def _wait(check, what: str, limit: float = 120.0):  # type: ignore[no-untyped-def]
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def test_serve_answers_from_bm25_at_once_and_turns_hybrid_by_itself(
@@ -81,7 +72,7 @@ def test_serve_answers_from_bm25_at_once_and_turns_hybrid_by_itself(
             assert r.status_code == 200  # no request fails across the swap
             return r.json() if r.json()["mode"] == "hybrid" else None
 
-        answer = _wait(hybrid, "the hybrid build to swap in")
+        answer = wait_for(hybrid, "the hybrid build to swap in")
         assert answer["legs"] == ["bm25", "tiny-static"] and answer["notice_code"] is None
         after = httpx.get(f"{url}/api/health").json()
         assert after["build_id"] != build_bm25 and after["embedding"] is None and "tiny-static" in after["modes"]
@@ -158,7 +149,7 @@ def test_sigkill_mid_embedding_keeps_committed_chunks(tmp_path: Path, digests: P
         except (OSError, ValueError, KeyError, TypeError):
             return False
 
-    _wait(two_chunks, "two committed chunks")
+    wait_for(two_chunks, "two committed chunks")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert read_status(layout)["state"] == "interrupted"

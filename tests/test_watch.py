@@ -14,6 +14,7 @@ from index.build import build_index
 from index.watch import Watcher, diff, snapshot
 from papersearch.api import create_app
 from tests.api_support import serve_in_thread
+from tests.conftest import wait_for
 
 NEW_DIGEST = """# 2026-02-02 Daily Papers (Top 5)
 
@@ -26,17 +27,6 @@ NEW_DIGEST = """# 2026-02-02 Daily Papers (Top 5)
 ### 📝 초록 (번역)
 본 논문은 Zorbulaxian 격자를 이용한 검색 색인 압축 기법을 소개한다.
 """
-
-
-def wait_for(check, what: str, limit: float = 180.0):
-    """Poll until ``check()`` is truthy; the limit only stops a hung test, it measures nothing."""
-    end = time.monotonic() + limit
-    while time.monotonic() < end:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def test_new_digest_goes_live_and_a_broken_one_is_held(tmp_path: Path, digests: Path) -> None:
