@@ -16,7 +16,7 @@ from typing import Any
 from search.core.encoders import Encoder, leg_name, load_for_leg, parse_models
 from search.core.errors import InvalidQuery, ModelMismatch, ModelUnavailable
 from search.core.manifest import DenseLegSpec
-from search.core.results import DENSE_UNAVAILABLE, LEGS_MISSING, MODES
+from search.core.results import DENSE_PENDING, DENSE_UNAVAILABLE, LEGS_MISSING, MODES
 
 # The encoders' forward passes release the GIL: with several dense legs they run side by
 # side on this pool, so a hybrid query waits for the slowest encoder, not for their sum.
@@ -39,9 +39,12 @@ def answered_modes(ready: Sequence[str]) -> list[str]:
     return [*MODES, *ready] if ready else ["bm25"]
 
 
-def plan_legs(mode: str, legs: Mapping[str, Any], ready: Sequence[str], model_notice: str | None) -> LegPlan:
+def plan_legs(
+    mode: str, legs: Mapping[str, Any], ready: Sequence[str], model_notice: str | None, pending: bool = False,
+) -> LegPlan:
     """The legs for ``mode`` among those that can answer: ``legs`` every dense leg of the
-    index by name (objects with a ``notice``), ``ready`` those that can answer now."""
+    index by name (objects with a ``notice``), ``ready`` those that can answer now.
+    ``pending``: the dense legs are still being embedded (coming, not missing)."""
     if mode not in MODES and mode not in legs:
         known = [*MODES, *legs]
         raise InvalidQuery(f"unknown mode {mode!r}: use one of {', '.join(known)}")
@@ -51,7 +54,7 @@ def plan_legs(mode: str, legs: Mapping[str, Any], ready: Sequence[str], model_no
     usable = tuple(leg for leg in wanted if leg in ready)
     if not usable:
         why = model_notice or "no embedding model"
-        return LegPlan("bm25", ("bm25",), f"BM25 only: {why}", DENSE_UNAVAILABLE)
+        return LegPlan("bm25", ("bm25",), f"BM25 only: {why}", DENSE_PENDING if pending else DENSE_UNAVAILABLE)
     notice = code = None
     if len(usable) < len(wanted):
         missing = [leg for leg in wanted if leg not in usable]

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from search.core.encoders import Encoder
+from search.core.encoders import Encoder, leg_name
 from search.core.errors import InvalidQuery
 from search.core.fields import snippet_fields
 from search.core.filters import Filters
@@ -39,8 +39,7 @@ from search.core.query_limits import (
 )
 from search.core.records import FusedHit, Paper
 from search.core.request import SearchRequest
-from search.core.encoders import leg_name
-from search.core.results import DENSE_PENDING, DENSE_UNAVAILABLE, SearchHit, SearchResponse
+from search.core.results import SearchHit, SearchResponse
 from search.core.sorting import sort_hits
 from search.core.tokenizer import KiwiTokenizer
 from search.legs.more_like_this import mlt_terms, term_counts
@@ -281,10 +280,8 @@ class Engine:
 
     def _plan(self, mode: str, ready: Sequence[str]) -> LegPlan:
         """The legs for ``mode`` among those that can answer (``ready`` dense legs)."""
-        plan = plan_legs(mode, self.dense_legs, ready, self.model_notice)
-        if plan.code == DENSE_UNAVAILABLE and not self.dense_legs and self.manifest.pending_legs:
-            return LegPlan(plan.mode, plan.legs, plan.notice, DENSE_PENDING)  # coming, not missing
-        return plan
+        pending = not self.dense_legs and bool(self.manifest.pending_legs)
+        return plan_legs(mode, self.dense_legs, ready, self.model_notice, pending=pending)
 
     def _respond(
         self, query: str, requested: str, plan: LegPlan, runs: LegRuns, fused: list[FusedHit], k: int, offset: int,
