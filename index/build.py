@@ -181,6 +181,8 @@ def build_index(
                 dense_legs=tuple(legs_built),
                 snippets=snippet_meta,
                 fusion=carried_fusion(served, ["bm25", *(leg.name for leg in legs_built)], log),
+                # Thresholds are per leg: a leg this build lacks is simply not asked for its.
+                match=served.manifest.match if served is not None else None,
                 pending_legs=tuple(pending_legs),
             )
             write_manifest(files, manifest)

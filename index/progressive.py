@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from index.artifacts.dense_build import load_encoders
+from index.artifacts.dense_build import DenseMode, load_encoders
 from index.build import BuildReport, build_index
 from index.storage import write_json
 from search.core.encoders import default_models, leg_name, parse_models
@@ -49,16 +49,18 @@ def build_progressively(
     log: Callable[[str], None] = lambda _m: None,
     progress: bool | None = None,
     on_bm25: Callable[[BuildReport | None], None] = lambda _r: None,
+    dense: DenseMode = "auto",
 ) -> BuildReport:
     """BM25 first (a first build only: with an index already served, or one waiting for
     its legs, the BM25 step is skipped), then the dense legs; returns the final report.
     ``on_bm25`` is called once searches can be answered: with the BM25 build's report, or
-    None when an index was already served."""
+    None when an index was already served. ``dense="required"``: a model that cannot load
+    fails the build before anything is published."""
     layout = IndexLayout(index_root)
     models = parse_models(model) or pending_models(layout) or default_models()
     # Loaded first: a model that cannot load is said once, and with none left the one
     # build is BM25-only, not a BM25 build that announces legs which never come.
-    loaded = load_encoders(models, "auto")
+    loaded = load_encoders(models, dense)
     models = [m for m in models if leg_name(m) in loaded[0]]
     if not models:
         report = build_index(sources, index_root, model=model, progress=progress, log=log, loaded=loaded)

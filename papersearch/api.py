@@ -151,6 +151,7 @@ def create_app(
             "model": ", ".join(spec.model for spec in engine.leg_specs.values()) or None,
             "model_notice": engine.model_notice,
             "fusion": engine.fusion.to_dict(),
+            "match": engine.match_thresholds.to_dict(),
             "embedding": _embedding(holder),
             "build_id": engine.build_id,
             "built_at": engine.manifest.built_at,

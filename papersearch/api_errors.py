@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from papersearch.api_models import Error
 from search.core.errors import (
@@ -58,20 +59,46 @@ def add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PaperSearchError)
     async def domain_error(_req: Request, exc: PaperSearchError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=status_for(exc))
+        return _error(status_for(exc), str(exc), exc.code, exc.params)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_req: Request, exc: RequestValidationError) -> JSONResponse:
-        # One readable line in `detail` (what the page shows); the structured list stays.
+        # One readable line in `detail`; the first error's field, type and limits in
+        # `params` (what the page words in Korean); the structured list stays.
         errs = exc.errors()
-        lines = [f"{'.'.join(str(p) for p in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', 'invalid')}" for e in errs]
-        detail = without_surrogates("; ".join(lines))
-        return JSONResponse({"detail": detail, "errors": _writable(jsonable_encoder(errs))}, status_code=422)
+        lines = [f"{_field(e) or 'request'}: {e.get('msg', 'invalid')}" for e in errs]
+        first = errs[0] if errs else {}
+        ctx = {k: v for k, v in (first.get("ctx") or {}).items() if isinstance(v, (int, float, str)) and k != "error"}
+        params = {"field": _field(first), "type": first.get("type", ""), **ctx}
+        body = {"detail": without_surrogates("; ".join(lines)), "code": "invalid_param", "params": params, "errors": jsonable_encoder(errs)}
+        return JSONResponse(_writable(body), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        return _error(exc.status_code, str(exc.detail), code, {}, getattr(exc, "headers", None))
 
     @app.exception_handler(Exception)
     async def unexpected(_req: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
-        return JSONResponse({"detail": INTERNAL_ERROR}, status_code=500)
+        return _error(500, INTERNAL_ERROR, "internal_error", {})
+
+
+HTTP_CODES = {403: "forbidden", 404: "not_found", 405: "method_not_allowed"}
+
+
+def error_body(detail: str, code: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Every error's JSON: English ``detail``, machine-readable ``code``, its ``params``."""
+    return _writable({"detail": detail, "code": code, "params": params})
+
+
+def _error(status: int, detail: str, code: str, params: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(detail, code, params), status_code=status, headers=headers)
+
+
+def _field(err: Any) -> str:
+    """``["query", "min_upvotes"]`` → ``min_upvotes``: the request field, not where it came from."""
+    return ".".join(str(p) for p in (err.get("loc") or ())[1:]) if isinstance(err, dict) else ""
 
 
 def _writable(value: Any) -> Any:

@@ -15,6 +15,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from search.core.query_limits import (
     MAX_IDS,
@@ -40,7 +41,15 @@ Mode = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^
 
 
 class Error(BaseModel):
-    detail: str = Field(description="What was wrong, in one line.")
+    detail: str = Field(description="What was wrong, in one line (English).")
+    code: str = Field(
+        description="What kind of error, machine-readable: e.g. bad_date, date_range_inverted, out_of_range, "
+        "unknown_mode, unknown_leg, empty_text, text_too_long, paper_not_found, index_not_found, "
+        "invalid_param (a request field failed validation), not_found, forbidden, internal_error."
+    )
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="The values the message was made from (field, value, min, max, ...), to word it in another language."
+    )
 
 
 class Snippet(BaseModel):
@@ -68,7 +77,11 @@ class Hit(BaseModel):
     url: str
     date: str | None
     upvotes: int | None
-    score: float = Field(description="Fused score (RRF unless a single leg answered).")
+    score: float = Field(description="Fused score (z-score fusion by default; a single leg's own score when one answered).")
+    match: bool = Field(
+        True, description="Whether the paper is a match (a leg's evidence passed its threshold); false: no paper matched "
+        "and this is one of the nearest, offered as such."
+    )
     bm25: Bm25Leg | None
     legs: dict[str, LegOut | None] = Field(description="Every leg that answered, by name: its rank and score, or null if it missed this paper.")
     snippet: Snippet
@@ -79,7 +92,10 @@ class SearchOut(BaseModel):
     mode: Mode = Field(description="The mode that answered (bm25 when dense was asked for but is off).")
     requested_mode: Mode
     legs: list[str] = Field(description="The legs that answered, fused in this order: bm25, e5, use, ...")
-    total: int = Field(description="Matches before paging.")
+    total: int = Field(description="Matches before paging (0 when no paper is a good match).")
+    no_match: bool = Field(
+        False, description="No paper is a good match: the results are the nearest papers, each with match=false."
+    )
     offset: int
     results: list[Hit]
     notice: str | None = Field(description="Why the answering mode or legs differ from those asked for.")
@@ -117,9 +133,9 @@ class SimilarIn(BaseModel):
     @model_validator(mode="after")
     def _text_or_ids(self) -> "SimilarIn":
         if self.text is None and self.ids is None:
-            raise ValueError('give "text" (papers like a text) or "ids" (papers like these papers)')
+            raise PydanticCustomError("similar_needs_input", 'give "text" (papers like a text) or "ids" (papers like these papers)')
         if self.text is not None and self.ids is not None:
-            raise ValueError('give "text" or "ids", not both')
+            raise PydanticCustomError("similar_text_and_ids", 'give "text" or "ids", not both')
         return self
 
 
@@ -160,6 +176,12 @@ class FusionOut(BaseModel):
     tuned: dict[str, Any] | None = Field(None, description="How `papersearch tune` chose them; absent for the shipped default.")
 
 
+class MatchOut(BaseModel):
+    fused: dict[str, float] = Field(description="Per-leg thresholds when several legs answer (hybrid, dense).")
+    alone: dict[str, float] = Field(description="Per-leg thresholds when one leg answers alone.")
+    calibrated: dict[str, Any] | None = Field(None, description="How `papersearch tune` chose them; absent for the shipped ones.")
+
+
 class EmbeddingOut(BaseModel):
     state: Literal["embedding", "failed", "interrupted"] = Field(description="interrupted: the build stopped; the next one resumes.")
     legs: list[str]
@@ -183,6 +205,7 @@ class HealthOut(BaseModel):
     model: str | None = Field(description="The dense legs' models, comma-separated.")
     model_notice: str | None
     fusion: FusionOut = Field(description="How searches fuse the legs unless a request says otherwise.")
+    match: MatchOut = Field(description="When a hit counts as a match: BM25's query coverage or a dense leg's cosine at or above its threshold.")
     embedding: EmbeddingOut | None = Field(
         None, description="A progressive build embedding the dense legs while BM25 serves; null when none runs."
     )

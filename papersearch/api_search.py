@@ -20,10 +20,11 @@ from urllib.parse import parse_qsl
 import orjson
 from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
-from papersearch.api_errors import INTERNAL_ERROR, log, status_for
+from papersearch.api_errors import INTERNAL_ERROR, error_body, log, status_for
 from papersearch.api_models import CleanStr, Mode
 from search.core.errors import InvalidQuery, PaperSearchError
 from search.core.filters import Filters, parse_date
@@ -78,7 +79,8 @@ class SearchQuery(BaseModel):
             try:
                 parse_weights(value)
             except InvalidQuery as e:
-                raise ValueError(str(e)) from None
+                # The library's own code and params (out_of_range, bad_weights), as the engine would raise them.
+                raise PydanticCustomError(e.code, str(e), e.params) from None
         return value
 
     def request(self) -> SearchRequest:
@@ -169,10 +171,10 @@ class SearchAPI(FastAPI):
         try:
             content, headers = await answer_async(holder.current(), params)
         except PaperSearchError as e:
-            status, content, headers = status_for(e), orjson.dumps({"detail": str(e)}), {}
+            status, content, headers = status_for(e), orjson.dumps(error_body(str(e), e.code, e.params)), {}
         except Exception as e:  # noqa: BLE001 - as the API's last handler: a 500, the details logged
             log.exception("unexpected error", exc_info=e)
-            status, content, headers = 500, orjson.dumps({"detail": INTERNAL_ERROR}), {}
+            status, content, headers = 500, orjson.dumps(error_body(INTERNAL_ERROR, "internal_error", {})), {}
         raw_headers = [(b"content-length", str(len(content)).encode()), (b"content-type", b"application/json")]
         raw_headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})

@@ -50,11 +50,12 @@ class BackgroundBuild:
 
     def _run(self) -> None:
         from index.progressive import build_progressively
+        from search.core.encoders import models_named
 
         try:
             report = build_progressively(
                 self.sources, self.root, model=self.model, log=self.log, progress=False,
-                on_bm25=lambda _report: self._answer(),
+                on_bm25=lambda _report: self._answer(), dense="required" if models_named(self.model) else "auto",
             )
             legs = ", ".join(report.legs) if report.legs else "none (BM25 only)"
             self.log(f"hybrid build {report.build_id} ready (dense legs: {legs}); swapping it in")

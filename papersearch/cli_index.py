@@ -38,7 +38,12 @@ def index_group() -> None:
 @index_option
 @model_option()
 @no_dense_option
-@click.option("--require-dense", is_flag=True, help="Fail instead of falling back to BM25 when the model cannot load.")
+@click.option("--require-dense", is_flag=True, help="Fail when any model cannot load, the bundled default ones too.")
+@click.option(
+    "--allow-bm25-only", is_flag=True,
+    help="With --model or $PAPERSEARCH_MODEL: build without a named model that cannot load (BM25-only if none can) "
+    "instead of failing.",
+)
 @click.option("--progress/--no-progress", default=None, help="Progress bars (default: on a terminal).")
 @click.option("--full", is_flag=True, help="Rebuild everything: ignore the token, embedding and parse caches.")
 @click.option(
@@ -64,6 +69,7 @@ def build_cmd(
     model: str | None,
     no_dense: bool,
     require_dense: bool,
+    allow_bm25_only: bool,
     progress: bool | None,
     full: bool,
     progressive: bool | None,
@@ -91,10 +97,17 @@ def build_cmd(
     from index.publish.gate import QualityGate
     from search.evaluate import load_qrels
 
+    from search.core.encoders import models_named
+
     if no_dense and require_dense:
         raise click.UsageError("--no-dense and --require-dense contradict each other")
+    if require_dense and allow_bm25_only:
+        raise click.UsageError("--require-dense and --allow-bm25-only contradict each other")
     srcs = resolve_sources(sources)
-    dense = "off" if no_dense else "required" if require_dense else "auto"
+    # A named model must load (a typo would quietly build BM25-only); the bundled default
+    # may fall back, with a notice, unless --require-dense.
+    named = models_named(model) and not allow_bm25_only
+    dense = "off" if no_dense else "required" if require_dense or named else "auto"
     if gate_qrels is None and (min_ndcg is not None or force):
         raise click.UsageError("--min-ndcg and --force need --gate QRELS")
     uri = milvus_uri(engine, milvus_uri_)
@@ -107,13 +120,15 @@ def build_cmd(
         gate = QualityGate(load_qrels(gate_qrels), root, min_ndcg, force, log) if gate_qrels else None
         layout = IndexLayout(root)
         # BM25 first where that is safe: not with a gate (one build is scored), not with
-        # --require-dense (a failed model must leave no index), not for Milvus (one collection).
-        can = dense == "auto" and gate is None and uri is None and not full
+        # --require-dense (a model failing mid-way must leave no index), not for Milvus (one
+        # collection). A named model is loaded before the BM25 step, so one that cannot
+        # load fails the build before anything is published.
+        can = dense != "off" and not require_dense and gate is None and uri is None and not full
         if progressive is None:
             progressive = can and (not layout.has_index() or bool(pending_models(layout)))
         first: list[BuildReport | None] = []
         if progressive and can:
-            report = build_progressively(srcs, root, model=model, log=log, progress=progress, on_bm25=first.append)
+            report = build_progressively(srcs, root, model=model, log=log, progress=progress, on_bm25=first.append, dense=dense)
         else:
             report = build_index(srcs, root, model=model, dense=dense, progress=progress, log=log, full=full, gate=gate)
     except PaperSearchError as e:
@@ -147,7 +162,7 @@ def _build_failed(e: PaperSearchError, as_json: bool) -> NoReturn:
     """A failed build still answers scripts on stdout, and lists every problem it saw."""
     issues = getattr(e, "issues", [])
     if as_json:
-        print_json({"ok": False, "error": str(e), "errors": [i.to_dict() for i in issues]})
+        print_json({"ok": False, "error": str(e), "code": e.code, "errors": [i.to_dict() for i in issues]})
     else:
         for issue in issues:
             click.echo(f"  {issue.file}:{issue.line}: {issue.reason}", err=True)
@@ -211,6 +226,10 @@ def tune_cmd(
         click.echo(f"  {method:9} " + " ".join(f"{x:.4f}" for x in row["folds"]) + f"   all {row['all']:.4f}")
     verdict = "tuning wins: recorded" if report.replaced_default else "tuning does not beat the default on held-out queries: the default is kept"
     click.echo(f"{verdict}; fusion {report.chosen.describe()}")
+    if report.match is not None:
+        all_row = report.match.calibrated["folds"][-1]["fit"] if report.match.calibrated else {}
+        cut = ", ".join(f"{m} cuts {c['cut']}/{c['relevant']}, lets {c['through']}/{c['offtopic']} off-topic through" for m, c in all_row.items())
+        click.echo(f"match thresholds: {report.match.describe()}; on these queries {cut}")
     if report.build_id:
         click.echo(f"now serving build {report.build_id} (a running server: POST /api/reload)")
         if published is not None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,11 +13,6 @@ import click
 from search.core.errors import PaperSearchError
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def error_code(e: PaperSearchError) -> str:
-    """The exception's class as a stable snake_case code: ``PaperNotFound`` → ``paper_not_found``."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(e).__name__).lower()
 
 
 def domain_errors(fn: F) -> F:
@@ -33,7 +27,7 @@ def domain_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except PaperSearchError as e:
             if kwargs.get("as_json"):
-                print_json({"ok": False, "error": str(e), "code": error_code(e)})
+                print_json({"ok": False, "error": str(e), "code": e.code})
             raise click.ClickException(str(e)) from e
 
     return wrapper  # type: ignore[return-value]

@@ -144,6 +144,7 @@ def info_cmd(index_root: Path | None, engine: str, milvus_uri_: str | None, as_j
         data, where = {"engine": "local", "index": str(layout.root), "build": build.name, **manifest.to_dict()}, f"{layout.root} (build {build.name})"
     fusion = manifest.fusion_settings
     data["fusion"] = fusion.to_dict()  # the settings searches use (the shipped default when none are recorded)
+    data["match"] = manifest.match_thresholds.to_dict()  # when a hit counts as a match
     if as_json:
         print_json(data)
         return
@@ -158,6 +159,7 @@ def info_cmd(index_root: Path | None, engine: str, milvus_uri_: str | None, as_j
     if not legs:
         click.echo("dense:    off (BM25 only)")
     click.echo(f"fusion:   {fusion.describe()}")
+    click.echo(f"matches:  {manifest.match_thresholds.describe()}")
 
 
 @click.command("eval")
@@ -241,7 +243,10 @@ def _print_table(resp: Any) -> None:
         else:
             click.echo(f"No results for {resp.query!r}.")
         return
-    click.echo(f"{resp.total} matches for {resp.query[:60]!r} (mode {resp.mode})")
+    if getattr(resp, "no_match", False):
+        click.echo(f"No good match for {resp.query[:60]!r} (mode {resp.mode}); the nearest papers:")
+    else:
+        click.echo(f"{resp.total} matches for {resp.query[:60]!r} (mode {resp.mode})")
     for h in resp.results:
         legs = [f"{name} #{leg.rank}" if leg else f"{name} -" for name, leg in h.legs.items()]
         click.echo(f"{h.rank:3d}. {h.paper.title[:80]}")

@@ -20,7 +20,7 @@ _BUILDING_FIXTURES = {"built", "tuned_index"}
 # unit tests and in-process builds of the sample corpus, in well under a minute.
 SLOW_MODULES = {
     "test_api_service", "test_bench_smoke", "test_crash", "test_encoders", "test_kiwi_prefetch", "test_milvus",
-    "test_notebooks", "test_readme", "test_serve_workers", "test_web_browser", "test_web_pages",
+    "test_notebooks", "test_readme", "test_serve_workers", "test_web_browser", "test_web_pages", "test_matches_bundled",
 }
 SLOW_TESTS = {
     "test_api_hostile.py::test_real_server_ignores_forwarded_addresses",

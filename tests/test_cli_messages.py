@@ -71,7 +71,7 @@ def test_eval_names_relevant_ids_the_index_lacks(runner: CliRunner, bm25_index: 
     "args, code",
     [
         (["similar", "0000.00000"], "paper_not_found"),
-        (["search", "강화학습", "--weights", "nosuchleg=1"], "invalid_query"),
+        (["search", "강화학습", "--weights", "nosuchleg=1"], "unknown_leg"),
         (["info"], "index_not_found"),
     ],
 )

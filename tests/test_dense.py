@@ -163,9 +163,23 @@ def test_missing_model_at_query_time_falls_back_to_bm25(dense_index: Path, tmp_p
     assert engine.similar(paper_id=UI_TARS, k=3).mode == "hybrid"
 
 
+def test_a_named_model_that_cannot_load_fails_the_build(digests: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A typo in --model (or $PAPERSEARCH_MODEL) once built a BM25-only index and exited 0."""
+    runner = CliRunner()
+    for args, env in [(["--model", "nosuchmodel"], None), ([], "e5,nosuchmodel")]:
+        if env:
+            monkeypatch.setenv("PAPERSEARCH_MODEL", env)
+        result = runner.invoke(main, ["index", "build", "--source", str(digests), "--index", str(tmp_path / "ix"), *args, "--json"])
+        assert result.exit_code == 1, result.output
+        body = json.loads(result.stdout)
+        assert body["ok"] is False and body["code"] == "model_unavailable" and "nosuchmodel" in body["error"]
+        assert not (tmp_path / "ix" / "current").exists()  # nothing published, not even BM25
+
+
 def test_build_with_missing_model_falls_back_with_one_line(digests: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    result = runner.invoke(main, ["index", "build", "--source", str(digests), "--index", str(tmp_path / "ix"), "--model", "/does/not/exist", "--json"])
+    args = ["--model", "/does/not/exist", "--allow-bm25-only", "--json"]
+    result = runner.invoke(main, ["index", "build", "--source", str(digests), "--index", str(tmp_path / "ix"), *args])
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)
     assert out["dense"] is False and out["papers"] == 72

@@ -181,7 +181,8 @@ def test_watch_builds_the_legs_a_bm25_build_waits_for(tmp_path: Path, digests: P
 
 
 def test_the_page_polls_embedding_progress_and_words_the_pending_notice() -> None:
-    js = (REPO / "papersearch" / "web" / "app.js").read_text(encoding="utf-8")
+    web = REPO / "papersearch" / "web"
+    js = "".join((web / name).read_text(encoding="utf-8") for name in ("app.js", "messages.js"))
     assert "dense_pending:" in js and 'emb.state === "embedding"' in js and "setTimeout(health" in js
 
 

@@ -155,3 +155,14 @@ def test_api_fusion_parameters_are_validated(dense_index: Path, params: dict[str
         assert ok.status_code == 200 and ok.json()["results"]
         names = {p["name"] for p in client.get("/openapi.json").json()["paths"]["/api/search"]["get"]["parameters"]}
         assert {"fusion", "rrf_k", "weights"} <= names
+
+
+def test_tuning_records_match_thresholds_beside_the_fusion(tuned_index: tuple[Path, Path]) -> None:
+    root, _src = tuned_index
+    report = tune(root, DEV_QRELS, folds=3, seed=0)
+    engine = SearchEngine.open(root)
+    recorded = engine.manifest.match
+    assert recorded is not None and recorded == report.match
+    assert set(recorded.fused) <= {"bm25", "tiny-static"} and set(recorded.alone) == {"bm25", "tiny-static"}
+    assert recorded.calibrated["offtopic"] == 50 and len(recorded.calibrated["folds"]) == 4  # 3 held out + all
+    assert engine.manifest.match_thresholds.alone["tiny-static"] == recorded.alone["tiny-static"]

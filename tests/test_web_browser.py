@@ -123,10 +123,17 @@ def test_mode_toggle_no_results_and_errors(page, base_url: str) -> None:
     page.get_by_text("임베딩", exact=True).click()  # "dense": every dense leg
     expect(page.locator("#stats")).to_contain_text("임베딩")
 
-    # A failing API shows its message, not a blank page.
+    # A failing API shows its message in Korean, not a blank page; the English detail is
+    # the tooltip, and a body without a code (an older server) gets a Korean line too.
+    page.route(re.compile(r".*/api/search.*"), lambda route: route.fulfill(
+        status=503, content_type="application/json", body='{"detail": "no index at /x", "code": "index_not_found", "params": {}}'))
+    page.locator("#q").press("Enter")
+    expect(page.locator("#error")).to_be_visible()
+    expect(page.locator("#error")).to_contain_text("불러온 인덱스가 없습니다")
+    assert page.locator("#error").get_attribute("title") == "no index at /x"
+    assert page.locator("#results > li").count() == 0
+    page.unroute(re.compile(r".*/api/search.*"))
     page.route(re.compile(r".*/api/search.*"), lambda route: route.fulfill(
         status=503, content_type="application/json", body='{"detail": "no index at /x"}'))
     page.locator("#q").press("Enter")
-    expect(page.locator("#error")).to_be_visible()
-    expect(page.locator("#error")).to_contain_text("no index at /x")
-    assert page.locator("#results > li").count() == 0
+    expect(page.locator("#error")).to_contain_text("요청을 처리하지 못했습니다 (HTTP 503)")

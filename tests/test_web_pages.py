@@ -110,7 +110,8 @@ def test_paper_view_has_its_own_url_and_everything_stored(page, base_url: str) -
     expect(page).to_have_url(base_url + target)
     expect(view.locator("#pv-similar li").first).to_be_visible()
     page.goto(base_url + "/paper/0000.00000")
-    expect(view.locator(".error")).to_contain_text("no paper with id")
+    expect(view.locator(".error")).to_contain_text("논문이 없습니다")  # Korean; the English detail is the tooltip
+    assert "no paper with id" in view.locator(".error").get_attribute("title")
 
     # Daily-format paper: upvotes, Korean summary, translated abstract, key points.
     daily = json.loads(page.request.get(base_url + "/api/papers/2601.20614").text())

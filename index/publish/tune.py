@@ -27,13 +27,15 @@ import hashlib
 import itertools
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from index.publish.match_calibration import calibrate, offtopic_queries
 from index.storage import republish
 from search.core.errors import BuildLocked, InvalidQuery
 from search.core.fusion_settings import FusionSettings
+from search.core.match_settings import MatchThresholds
 from search.core.layout import IndexLayout
 from search.core.manifest import Manifest
 from search.core.query_limits import CANDIDATES
@@ -61,6 +63,7 @@ class TuneReport:
     # Each fusion at its own defaults (equal weights, RRF k=60), untuned: its mean per fold.
     fixed: dict[str, dict[str, Any]] = field(default_factory=dict)
     build_id: str | None = None  # the build that records the choice; None with --dry-run
+    match: MatchThresholds | None = None  # the match thresholds calibrated beside it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +76,7 @@ class TuneReport:
             "by_kind": self.by_kind,
             "fixed": self.fixed,
             "build_id": self.build_id,
+            "match": None if self.match is None else self.match.to_dict(),
         }
 
 
@@ -139,6 +143,15 @@ def tune(
         },
     )
     report.chosen = record
+    # What counts as a match, chosen on the same queries and the off-topic ones
+    # (index/publish/match_calibration.py); recorded beside the fusion.
+    log(f"tune: calibrating match thresholds ({len(queries)} queries, {len(offtopic_queries())} off-topic queries)")
+    engine.fusion_override = record
+    calibration = calibrate(engine, queries, offtopic_queries(), folds=folds)
+    match = replace(calibration.thresholds, calibrated={
+        "qrels": str(qrels_path), "queries": calibration.queries, "offtopic": calibration.offtopic, "folds": calibration.folds,
+    })
+    report.match = match
     if write:
         tuned_build = engine.build_id
 
@@ -148,7 +161,7 @@ def tune(
                     f"the index changed while tuning (build {tuned_build} was tuned, {manifest.build_id} is served now): "
                     "nothing recorded; run tune again"
                 )
-            return manifest.with_fusion(record)
+            return manifest.with_fusion(record).with_match(match)
 
         report.build_id = republish(IndexLayout(index_root), change)
     return report

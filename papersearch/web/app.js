@@ -7,11 +7,7 @@ const PAGE = 10;
 const $ = (sel) => document.querySelector(sel);
 const state = { q: "", mode: "hybrid", shown: 0, total: 0, seq: 0, selected: new Map() };
 
-// Korean notices keyed by the API's notice_code; the English `notice` stays as a tooltip.
-const NOTICES = {
-  dense_unavailable: "임베딩 검색을 쓸 수 없어 BM25로만 검색했습니다.",
-  dense_pending: "임베딩을 만드는 중이라 지금은 BM25로만 검색했습니다. 끝나면 하이브리드 검색으로 바뀝니다.",
-};
+// NOTICES, ApiError, errorText and noticeText: messages.js, loaded first.
 const MODE_LABELS = { hybrid: "하이브리드", bm25: "BM25", dense: "임베딩" };
 const SORTS = ["relevance", "newest", "upvotes"];
 
@@ -21,10 +17,7 @@ async function api(path, options) {
   const res = await fetch(path, options);
   let body = null;
   try { body = await res.json(); } catch (_) { /* not JSON: fall through to the status */ }
-  if (!res.ok) {
-    const detail = body && body.detail ? body.detail : `${res.status} ${res.statusText}`;
-    throw new Error(detail);
-  }
+  if (!res.ok) throw new ApiError(res.status, body);
   return body;
 }
 
@@ -58,18 +51,19 @@ function sourceLabel(url) {
   return "원문";
 }
 
-function setError(msg) {
-  $("#error").textContent = msg ? `오류: ${msg}` : "";
-  show($("#error"), Boolean(msg));
+// An error thrown by api() (its Korean line; the English detail as a tooltip), or a line
+// of the page's own; "" clears it.
+function setError(e) {
+  const box = $("#error");
+  box.textContent = e ? `오류: ${typeof e === "string" ? e : errorText(e)}` : "";
+  box.title = e && typeof e !== "string" ? e.message : "";
+  show(box, Boolean(e));
 }
 
+function errorLine(e) { return el("span", { text: `오류: ${errorText(e)}`, title: e.message }); }
+
 function setNotice(data) {
-  let msg = null;
-  if (data && data.notice_code) msg = NOTICES[data.notice_code] || data.notice;
-  else if (data && data.notice) {
-    // Before notice_code existed: a mode other than the one asked for means dense was off.
-    msg = data.mode !== data.requested_mode ? `${NOTICES.dense_unavailable}` : data.notice;
-  }
+  const msg = noticeText(data);
   const box = $("#notice");
   box.textContent = msg ? `알림: ${msg}` : "";
   box.title = data && data.notice ? data.notice : "";
@@ -110,6 +104,7 @@ function searchURL(q, m, f) {
 // ---- search --------------------------------------------------------------------------
 
 function resetToStart() {
+  state.fromURL = false;
   state.seq++; // answers still on their way are stale
   state.q = "";
   $("#results").replaceChildren();
@@ -124,6 +119,8 @@ function resetToStart() {
 }
 
 async function search(append = false) {
+  if (!state.fromURL) showURLProblems([]);  // the user changed something: the URL's note is old
+  state.fromURL = false;
   const q = $("#q").value.trim();
   if (!q && !append) { resetToStart(); return; } // a blank query clears the last answer
   const seq = ++state.seq;
@@ -145,7 +142,7 @@ async function search(append = false) {
     if (!append) { $("#results").replaceChildren(); $("#stats").textContent = ""; }
     show($("#empty"), false);
     show($("#more"), false);
-    setError(e.message);
+    setError(e);
   } finally {
     if (seq === state.seq) $("#results").classList.remove("loading");
   }
@@ -161,9 +158,13 @@ function render(data, append) {
   state.shown = data.offset + data.results.length;
   state.total = data.total;
   const empty = state.shown === 0;
+  const nearest = Boolean(data.no_match) && !empty; // no good match: the nearest papers, as such
+  list.classList.toggle("nearest", nearest);
   $("#empty").textContent = empty
-    ? `‘${data.query}’에 대한 결과가 없습니다. 다른 표현이나 영어 용어로 검색하거나 필터를 줄여 보세요.` : "";
-  show($("#empty"), empty);
+    ? `‘${data.query}’에 대한 결과가 없습니다. 다른 표현이나 영어 용어로 검색하거나 필터를 줄여 보세요.`
+    : nearest ? `‘${data.query}’와 잘 맞는 논문이 없습니다. 가장 가까운 논문 ${data.results.length}건을 대신 보여 드립니다.` : "";
+  show($("#empty"), empty || nearest);
+  if (nearest) { $("#stats").textContent = ""; show($("#more"), false); return; }
   const sortNote = $("#sort").value !== "relevance" ? ` · ${$("#sort").selectedOptions[0].textContent}` : "";
   $("#stats").textContent = empty ? "" : `${data.total}건 중 ${state.shown}건 · ${modeLabel(data.mode)}${sortNote}`;
   show($("#more"), state.shown < state.total);
@@ -255,7 +256,7 @@ async function toggleSimilar(node, hit) {
     const ol = data.results.length ? paperList(data.results) : el("p", { text: "비슷한 논문이 없습니다." });
     box.replaceChildren(head, ol);
   } catch (e) {
-    box.textContent = `오류: ${e.message}`;
+    box.replaceChildren(errorLine(e));
   }
 }
 
@@ -275,6 +276,7 @@ function clearSelection() {
 }
 
 async function likeThese(ids) {
+  state.fromURL = false;
   if (!ids.length) return;
   const url = `/?${new URLSearchParams({ like: ids.join(",") })}`;
   if (location.pathname + location.search !== url) history.pushState(null, "", url);
@@ -299,7 +301,7 @@ async function likeThese(ids) {
     for (const hit of data.results) $("#like-results").append(hitNode(hit));
     if (!data.results.length) $("#like-results").append(el("li", { class: "empty", text: "비슷한 논문이 없습니다." }));
   } catch (e) {
-    setError(e.message);
+    setError(e);
   }
 }
 
@@ -354,7 +356,7 @@ async function paperView(id) {
   try {
     p = await api(`/api/papers/${encodeURIComponent(id)}`);
   } catch (e) {
-    view.replaceChildren(el("p", { class: "banner error", text: `오류: ${e.message}` }), backLink());
+    view.replaceChildren(el("p", { class: "banner error", title: e.message }, errorLine(e)), backLink());
     return;
   }
   document.title = `${p.title} · papersearch`;
@@ -392,7 +394,7 @@ async function paperView(id) {
     const data = await api(`/api/papers/${encodeURIComponent(p.id)}/similar?k=8`);
     similar.lastChild.replaceWith(data.results.length ? paperList(data.results) : el("p", { text: "비슷한 논문이 없습니다." }));
   } catch (e) {
-    similar.lastChild.replaceWith(el("p", { text: `오류: ${e.message}` }));
+    similar.lastChild.replaceWith(el("p", {}, errorLine(e)));
   }
 }
 
@@ -411,7 +413,7 @@ let servedBuild = null;
 async function health() {
   try {
     const h = await api("/api/health");
-    const dense = h.dense ? `임베딩 켜짐 (${h.model})` : "BM25 전용 (임베딩 모델 없음)";
+    const dense = denseLine(h);
     const line = `${h.papers}편 · 빌드 ${h.build_id} · `;
     const emb = h.embedding;
     if (emb && emb.state === "embedding") {
@@ -428,8 +430,19 @@ async function health() {
     servedBuild = h.build_id;
     setModes(h);
   } catch (e) {
-    $("#health").textContent = `인덱스 없음: ${e.message}`;
+    $("#health").textContent = `인덱스 없음: ${errorText(e)}`;
+    $("#health").title = e.message;
   }
+}
+
+// Which embedding legs answer and which cannot (a leg whose model failed to load is not "on").
+function denseLine(h) {
+  const legs = Array.isArray(h.legs) ? h.legs.filter((l) => l.kind === "dense") : null;
+  if (!legs) return h.dense ? `임베딩 켜짐 (${h.model})` : "BM25 전용 (임베딩 모델 없음)";
+  const on = legs.filter((l) => l.ready).map((l) => l.name);
+  const off = legs.filter((l) => !l.ready).map((l) => l.name);
+  if (!on.length) return legs.length ? `BM25 전용 (임베딩 ${off.join(", ")} 쓸 수 없음)` : "BM25 전용 (임베딩 모델 없음)";
+  return `임베딩 켜짐 (${on.join(", ")})${off.length ? ` · ${off.join(", ")} 쓸 수 없음` : ""}`;
 }
 
 // The toggle offers what the loaded index can answer: health's "modes" when the server
@@ -496,6 +509,31 @@ function onGlobalKeydown(event) {
 
 // ---- routing -------------------------------------------------------------------------
 
+// A shared or hand-edited URL can carry values the page cannot take (an <input
+// type=date> silently drops 2025-02-30); the page says which it left out instead.
+const URL_FIELDS = { from: ["#date-from", "시작 날짜"], to: ["#date-to", "끝 날짜"], up: ["#min-upvotes", "최소 추천 수"] };
+
+function urlProblems(params) {
+  const bad = [];
+  for (const [key, [sel, label]] of Object.entries(URL_FIELDS)) {
+    const raw = params.get(key);
+    if (raw && $(sel).value !== raw) bad.push(`${label} ‘${raw}’`);
+  }
+  const sort = params.get("sort");
+  if (sort && !SORTS.includes(sort)) bad.push(`정렬 ‘${sort}’`);
+  const md = params.get("mode");
+  const r = md ? document.querySelector(`input[name="mode"][value="${CSS.escape(md)}"]`) : null;
+  if (md && !r) bad.push(`검색 방식 ‘${md}’`);
+  else if (md && r.disabled) bad.push(`검색 방식 ‘${modeLabel(md)}’ (이 인덱스에서는 쓸 수 없음)`);
+  return bad;
+}
+
+function showURLProblems(bad) {
+  const box = $("#url-problems");
+  box.textContent = bad.length ? `주소의 일부 값을 쓸 수 없어 빼고 검색했습니다: ${bad.join(", ")}` : "";
+  show(box, bad.length > 0);
+}
+
 function applyURL() {
   const m = location.pathname.match(/^\/paper\/(.+)$/);
   if (m) { paperView(decodeURIComponent(m[1])); return; }
@@ -511,7 +549,9 @@ function applyURL() {
   const sort = params.get("sort");
   $("#sort").value = SORTS.includes(sort) ? sort : "relevance";
   show($("#clear-filters"), hasFilters(filters()));
+  showURLProblems(urlProblems(params));
   $("#q").value = params.get("q") || "";
+  state.fromURL = true;
   if (params.get("like")) likeThese(params.get("like").split(",").filter(Boolean));
   else if (params.get("q")) search();
   else resetToStart();

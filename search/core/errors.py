@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 
 class PaperSearchError(Exception):
-    """Base class: a problem a user can act on, with a one-line message."""
+    """Base class: a problem a user can act on, with a one-line message (English, for
+    logs and the CLI), a stable machine-readable ``code`` and the ``params`` the message
+    was made from, so a surface in another language (the Korean page) words it itself.
+    The code defaults to the class's name in snake_case (``PaperNotFound`` →
+    ``paper_not_found``); a finer one names the case (``bad_date``, ``unknown_mode``)."""
+
+    def __init__(self, message: str, *, code: str | None = None, params: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.code = code or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+        self.params = dict(params or {})
 
 
 class IndexNotFound(PaperSearchError):
@@ -47,10 +60,17 @@ class NoPapersFound(PaperSearchError):
     """A build found no paper in its sources; ``issues`` says what was wrong with each file."""
 
     def __init__(self, message: str, issues: list | None = None) -> None:
-        super().__init__(message)
+        super().__init__(message, params={"problems": len(issues or [])})
         self.issues = list(issues or [])
 
 
 class SourceNotFound(PaperSearchError):
     """A digest source given to a build does not exist: building without it would drop
     its papers from the index, so the build stops instead."""
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """A user's value as an error may echo it in ``params``: a string of at most ``limit``
+    characters, lone surrogates (unwritable as UTF-8 JSON) left out."""
+    text = re.sub("[\ud800-\udfff]", "", value if isinstance(value, str) else repr(value))
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from search.core.errors import InvalidQuery
+from search.core.errors import InvalidQuery, shown
 from search.core.query_limits import MAX_UPVOTES
 from search.core.records import Paper
 
@@ -18,7 +18,7 @@ def parse_date(value: str | None) -> str | None:
     try:
         return dt.date.fromisoformat(value.strip()).isoformat()
     except ValueError:
-        raise InvalidQuery(f"bad date {value!r}: use YYYY-MM-DD") from None
+        raise InvalidQuery(f"bad date {value!r}: use YYYY-MM-DD", code="bad_date", params={"value": shown(value)}) from None
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,15 @@ class Filters:
     def check(self) -> "Filters":
         """``InvalidQuery`` for upvotes out of range or a range that ends before it starts."""
         if self.min_upvotes is not None and not 0 <= self.min_upvotes <= MAX_UPVOTES:
-            raise InvalidQuery(f"min_upvotes must be between 0 and {MAX_UPVOTES}")
+            raise InvalidQuery(
+                f"min_upvotes must be between 0 and {MAX_UPVOTES}",
+                code="out_of_range", params={"field": "min_upvotes", "min": 0, "max": MAX_UPVOTES},
+            )
         if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise InvalidQuery(f"date_from {self.date_from} is after date_to {self.date_to}: no paper can match")
+            raise InvalidQuery(
+                f"date_from {self.date_from} is after date_to {self.date_to}: no paper can match",
+                code="date_range_inverted", params={"date_from": self.date_from, "date_to": self.date_to},
+            )
         return self
 
     def accept(self, p: Paper) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from search.core.errors import IndexCorrupt, InvalidQuery
+from search.core.errors import IndexCorrupt, InvalidQuery, shown
 
 DEFAULT_RRF_K = 60
 FUSIONS = ("zscore", "dbsf", "rrf", "weighted")  # search/pipeline/fusion.py: what each does
@@ -76,13 +76,18 @@ class FusionSettings:
 
 def check_fusion(fusion: object) -> str:
     if fusion not in FUSIONS:
-        raise InvalidQuery(f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}")
+        raise InvalidQuery(
+            f"unknown fusion {fusion!r}: use one of {', '.join(FUSIONS)}",
+            code="unknown_fusion", params={"value": shown(fusion), "known": list(FUSIONS)},
+        )
     return str(fusion)
 
 
 def check_rrf_k(k: object) -> int:
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= MAX_RRF_K:
-        raise InvalidQuery(f"rrf_k must be a whole number between 0 and {MAX_RRF_K}")
+        raise InvalidQuery(
+            f"rrf_k must be a whole number between 0 and {MAX_RRF_K}", code="out_of_range", params={"field": "rrf_k", "min": 0, "max": MAX_RRF_K}
+        )
     return k
 
 
@@ -90,9 +95,12 @@ def check_weights(weights: Mapping[str, object]) -> dict[str, float]:
     out: dict[str, float] = {}
     for leg, w in weights.items():
         if not isinstance(leg, str) or not leg:
-            raise InvalidQuery(f"a weight needs a leg name, got {leg!r}")
+            raise InvalidQuery(f"a weight needs a leg name, got {leg!r}", code="bad_weights", params={"value": shown(leg)})
         if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or not 0 <= w <= MAX_WEIGHT:
-            raise InvalidQuery(f"weight of {leg!r} must be a number between 0 and {MAX_WEIGHT:g}, got {w!r}")
+            raise InvalidQuery(
+                f"weight of {leg!r} must be a number between 0 and {MAX_WEIGHT:g}, got {w!r}",
+                code="out_of_range", params={"field": "weights", "leg": shown(leg), "min": 0, "max": MAX_WEIGHT},
+            )
         out[leg] = float(w)
     return out
 
@@ -102,7 +110,10 @@ def check_weight_legs(weights: Mapping[str, float], legs: Iterable[str]) -> None
     known = list(legs)
     unknown = [leg for leg in weights if leg not in known]
     if unknown:
-        raise InvalidQuery(f"no leg {', '.join(map(repr, unknown))} in this index: its legs are {', '.join(known)}")
+        raise InvalidQuery(
+            f"no leg {', '.join(map(repr, unknown))} in this index: its legs are {', '.join(known)}",
+            code="unknown_leg", params={"value": ", ".join(shown(u) for u in unknown), "known": known},
+        )
 
 
 def parse_weights(text: str) -> dict[str, float]:
@@ -116,6 +127,8 @@ def parse_weights(text: str) -> dict[str, float]:
         except ValueError:
             value = math.nan
         if not sep or not name or not math.isfinite(value):
-            raise InvalidQuery(f"weights {part.strip()!r}: use LEG=NUMBER, e.g. bm25=1,e5=1,use=0.5")
+            raise InvalidQuery(
+                f"weights {part.strip()!r}: use LEG=NUMBER, e.g. bm25=1,e5=1,use=0.5", code="bad_weights", params={"value": shown(part.strip())}
+            )
         out[name] = value
     return check_weights(out)

@@ -15,6 +15,7 @@ from typing import Any
 
 from search.core.errors import IndexCorrupt, IndexIncompatible
 from search.core.fusion_settings import FusionSettings
+from search.core.match_settings import SHIPPED_MATCH, MatchThresholds
 
 # 2: several dense legs (``dense_legs``, files under dense/<leg>/).
 FORMAT_VERSION = 2
@@ -133,6 +134,7 @@ class Manifest:
     dense_legs: tuple[DenseLegSpec, ...] = ()
     snippets: Mapping[str, Any] | None = None
     fusion: FusionSettings | None = None  # recorded by `papersearch tune`; None: the shipped default
+    match: MatchThresholds | None = None  # recorded by `papersearch tune`; None: the shipped ones
     # A BM25-only build served while these models embed (index/progressive.py): model
     # names as `--model` takes them; empty once the dense legs are built.
     pending_legs: tuple[str, ...] = ()
@@ -143,6 +145,11 @@ class Manifest:
     def fusion_settings(self) -> FusionSettings:
         """What searches fuse with: the recorded settings, else the shipped default."""
         return self.fusion or SHIPPED_FUSION
+
+    @property
+    def match_thresholds(self) -> MatchThresholds:
+        """When a hit counts as a match: the recorded thresholds over the shipped ones."""
+        return SHIPPED_MATCH if self.match is None else self.match.merged_over(SHIPPED_MATCH)
 
     def leg(self, name: str) -> DenseLegSpec | None:
         return next((leg for leg in self.dense_legs if leg.name == name), None)
@@ -169,6 +176,8 @@ class Manifest:
         }
         if self.fusion is not None:
             out["fusion"] = self.fusion.to_dict()
+        if self.match is not None:
+            out["match"] = self.match.to_dict()
         if self.pending_legs:
             out["pending_legs"] = list(self.pending_legs)
         return out
@@ -198,6 +207,7 @@ class Manifest:
                 dense_legs=tuple(DenseLegSpec.from_dict(m) for m in d.get("dense_legs") or ()),
                 snippets=d.get("snippets"),
                 fusion=FusionSettings.from_dict(d["fusion"]) if d.get("fusion") is not None else None,
+                match=MatchThresholds.from_dict(d["match"]) if d.get("match") is not None else None,
                 pending_legs=tuple(str(m) for m in d.get("pending_legs") or ()),
                 format_version=int(version),
                 extra={k: v for k, v in d.items() if k not in known},
@@ -207,6 +217,9 @@ class Manifest:
 
     def with_fusion(self, fusion: FusionSettings | None) -> "Manifest":
         return replace(self, fusion=fusion)
+
+    def with_match(self, match: MatchThresholds | None) -> "Manifest":
+        return replace(self, match=match)
 
     def with_build_id(self, build_id: str) -> "Manifest":
         return replace(self, build_id=build_id)

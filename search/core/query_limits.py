@@ -42,18 +42,23 @@ def check_text(text: str, what: str, limit: int) -> str:
     """``text`` stripped (of surrounding space and lone surrogates), or ``InvalidQuery``
     when it is then empty or longer than ``limit``."""
     if not isinstance(text, str):
-        raise InvalidQuery(f"{what} is empty")
+        raise InvalidQuery(f"{what} is empty", code="empty_text", params={"what": what})
     text = without_surrogates(text).strip()
     if not text:
-        raise InvalidQuery(f"{what} is empty")
+        raise InvalidQuery(f"{what} is empty", code="empty_text", params={"what": what})
     if len(text) > limit:
-        raise InvalidQuery(f"{what} is {len(text)} characters; the limit is {limit}")
+        raise InvalidQuery(
+            f"{what} is {len(text)} characters; the limit is {limit}",
+            code="text_too_long", params={"what": what, "length": len(text), "limit": limit},
+        )
     return text
 
 
 def check_page(k: int, offset: int) -> None:
     if not 1 <= k <= MAX_K:
-        raise InvalidQuery(f"k must be between 1 and {MAX_K}")
+        raise InvalidQuery(f"k must be between 1 and {MAX_K}", code="out_of_range", params={"field": "k", "min": 1, "max": MAX_K})
     if not 0 <= offset <= MAX_OFFSET:
-        raise InvalidQuery(f"offset must be between 0 and {MAX_OFFSET}")
+        raise InvalidQuery(
+            f"offset must be between 0 and {MAX_OFFSET}", code="out_of_range", params={"field": "offset", "min": 0, "max": MAX_OFFSET}
+        )
 

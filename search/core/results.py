@@ -25,6 +25,9 @@ class SearchHit:
     legs: dict[str, LegScore | None]
     # BM25 terms this paper matched, the query's own and any expansion terms.
     matched: tuple[str, ...] = ()
+    # False: no hit of the request was a match (search/core/match_settings.py), and this
+    # one is offered as one of the nearest papers.
+    match: bool = True
 
     @property
     def bm25(self) -> LegScore | None:
@@ -42,6 +45,7 @@ class SearchHit:
             "date": self.paper.date,
             "upvotes": self.paper.upvotes,
             "score": round(float(self.score), 6),
+            "match": self.match,
             "bm25": bm25,
             "legs": {name: (leg.to_dict() if leg else None) for name, leg in self.legs.items()},
         }
@@ -53,9 +57,9 @@ class SearchResponse:
     mode: str  # the mode that actually answered
     requested_mode: str
     results: list[SearchHit]
-    # Papers that matched: BM25 mode counts every paper scoring > 0, a dense mode every
-    # paper (all have a similarity), hybrid the fused pool of the legs' candidates, and
-    # with filters the candidates that pass them.
+    # Papers that are matches (search/core/match_settings.py): those among the legs'
+    # candidates (that pass the filters), and BM25's past its candidates where the store
+    # counts them. 0 with ``no_match``.
     total: int
     offset: int = 0
     notice: str | None = None  # why the answering mode or legs differ from those asked for
@@ -66,6 +70,8 @@ class SearchResponse:
     # in a fixed order: the one analysis of the query, reused for highlighting. Not in
     # to_dict (``expansions`` shows the added ones).
     terms: dict[str, float] = field(default_factory=dict)
+    # No hit was a match: ``results`` are the nearest papers, offered as such.
+    no_match: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -74,6 +80,7 @@ class SearchResponse:
             "requested_mode": self.requested_mode,
             "legs": list(self.legs),
             "total": self.total,
+            "no_match": self.no_match,
             "offset": self.offset,
             "results": [h.to_dict() for h in self.results],
             "notice": self.notice,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from search.core.errors import InvalidQuery
+from search.core.errors import InvalidQuery, shown
 from search.core.records import Paper
 
 SORTS = ("relevance", "newest", "upvotes")
@@ -21,7 +21,9 @@ T = TypeVar("T")
 
 def check_sort(sort: str) -> str:
     if sort not in SORTS:
-        raise InvalidQuery(f"unknown sort {sort!r}: use one of {', '.join(SORTS)}")
+        raise InvalidQuery(
+            f"unknown sort {sort!r}: use one of {', '.join(SORTS)}", code="unknown_sort", params={"value": shown(sort), "known": list(SORTS)}
+        )
     return sort
 
 

@@ -123,6 +123,17 @@ class BM25Retriever:
         dist = LegStats.of(float(scores.sum(dtype=np.float64)), float(np.dot(scores, scores)), len(ids), floor)
         return out, total, dist, scores
 
+    def count_covered(self, weights: Mapping[str, float], threshold: float) -> int:
+        """How many papers hold terms whose weights (``search/pipeline/matching.py``'s
+        coverage shares) sum to ``threshold`` or more: BM25's exact count of matches."""
+        cover = np.zeros(len(self.ids), dtype=np.float32)
+        for term, weight in weights.items():
+            col = self.vocab.get(term)
+            if col is not None and weight > 0:
+                np.add.at(cover, self._indices[self._indptr[col] : self._indptr[col + 1]], np.float32(weight))
+        # float32 sums of shares that add to exactly the threshold must count
+        return int(np.count_nonzero(cover >= np.float32(threshold) - np.float32(1e-6)))
+
     def _matched_terms(self, postings: dict[str, np.ndarray], top: np.ndarray) -> list[tuple[str, ...]]:
         """For each top row, the query terms whose postings hold it, in query order."""
         # One vectorised membership test per term over all top rows (a per-hit, per-term

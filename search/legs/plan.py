@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from search.core.encoders import Encoder, leg_name, load_for_leg, parse_models
-from search.core.errors import InvalidQuery, ModelMismatch, ModelUnavailable
+from search.core.errors import InvalidQuery, ModelMismatch, ModelUnavailable, shown
 from search.core.manifest import DenseLegSpec
 from search.core.results import DENSE_PENDING, DENSE_UNAVAILABLE, LEGS_MISSING, MODES
 
@@ -47,7 +47,9 @@ def plan_legs(
     ``pending``: the dense legs are still being embedded (coming, not missing)."""
     if mode not in MODES and mode not in legs:
         known = [*MODES, *legs]
-        raise InvalidQuery(f"unknown mode {mode!r}: use one of {', '.join(known)}")
+        raise InvalidQuery(
+            f"unknown mode {mode!r}: use one of {', '.join(known)}", code="unknown_mode", params={"value": shown(mode), "known": known}
+        )
     if mode == "bm25":
         return LegPlan("bm25", ("bm25",))
     wanted = list(legs) if mode in ("hybrid", "dense") else [mode]

@@ -25,6 +25,7 @@ from search.core.fields import snippet_fields
 from search.core.filters import Filters
 from search.core.fusion_settings import FusionSettings, check_weight_legs
 from search.core.manifest import DenseLegSpec, Manifest
+from search.core.match_settings import MatchThresholds
 from search.core.query_limits import (
     CANDIDATES,
     MAX_IDS,
@@ -45,6 +46,7 @@ from search.core.tokenizer import KiwiTokenizer
 from search.legs.more_like_this import mlt_terms, term_counts
 from search.legs.plan import LEG_POOL, LegPlan, answered_modes, plan_legs
 from search.pipeline.fusion import DEFAULT_RRF_K, fuse
+from search.pipeline.match_count import count_matches
 from search.pipeline.runs import LegRun, LegRuns
 from search.pipeline.store import DenseLeg, Store
 
@@ -54,6 +56,11 @@ class Engine:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        # When hits count as matches; None: the index's own (recorded or shipped).
+        # Calibration sets an empty one to see every leg's uncut ranking.
+        self.match: MatchThresholds | None = None
+        # How it fuses; None: the index's own. `tune` calibrates matches under its choice.
+        self.fusion_override: FusionSettings | None = None
 
     # -- what this index is and can do ------------------------------------------------
 
@@ -76,7 +83,12 @@ class Engine:
     @property
     def fusion(self) -> FusionSettings:
         """How this index fuses by default: tuned and recorded, or the shipped default."""
-        return self.manifest.fusion_settings
+        return self.fusion_override or self.manifest.fusion_settings
+
+    @property
+    def match_thresholds(self) -> MatchThresholds:
+        """When a hit counts as a match: calibrated and recorded, or the shipped thresholds."""
+        return self.match or self.manifest.match_thresholds
 
     @property
     def build_id(self) -> str:
@@ -147,24 +159,27 @@ class Engine:
             check_weight_legs(req.weights, ["bm25", *self.dense_legs])
         plan = self._plan(req.mode, self.ready_legs)
         fused_legs = len(plan.legs) > 1
+        thresholds = self.match_thresholds.for_legs(plan.legs)
+        # Matches are counted among each leg's candidates, whatever the page
+        gated = any(t is not None for t in thresholds.values())
         ranks_after = bool(req.filters) and not self.store.filters_in_legs
         if ranks_after or (req.sort != "relevance" and plan.legs == ("bm25",) and not self.store.filters_in_legs):
             depth = self.store.paper_count  # filtering or sorting after ranking: every match may be needed
-        elif fused_legs or req.sort != "relevance":
+        elif fused_legs or req.sort != "relevance" or gated:
             depth = max(CANDIDATES, req.k + req.offset)  # fusion needs each leg's deeper ranks
         else:
             depth = max(req.k + req.offset, self.store.min_depth)  # one leg's own order: the page
         runs = self.run_legs(req.query, plan.legs, depth, req.filters if self.store.filters_in_legs else Filters())
-        total = runs.total
-        if fused_legs or req.filters or (req.sort != "relevance" and "bm25" not in plan.legs):
-            total = None  # the fused pool, counted after filtering; a sorted dense answer is its pool
         fill = runs.fill() if settings.method == "zscore" and fused_legs else None
         fused = fuse(runs.rankings, settings.method, rrf_k=settings.rrf_k, weights=settings.weights, stats=runs.stats, fill=fill)
         if ranks_after:
             fused = self.store.keep(fused, req.filters)
+        matches, total = count_matches(self.store, plan.legs, runs, fused, thresholds)
+        if not matches:  # no good match: the nearest papers, offered as such, in relevance order
+            return self._respond(req.query, req.mode, plan, runs, fused, req.k, req.offset, runs.terms, 0, runs.terms, False)
         if req.sort != "relevance":
-            fused = sort_hits(fused, req.sort, self.store.sort_key_papers(fused))
-        return self._respond(req.query, req.mode, plan, runs, fused, req.k, req.offset, runs.terms, total, runs.terms)
+            matches = sort_hits(matches, req.sort, self.store.sort_key_papers(matches))
+        return self._respond(req.query, req.mode, plan, runs, matches, req.k, req.offset, runs.terms, total, runs.terms)
 
     def run_legs(self, query: str, legs: Sequence[str], depth: int, filters: Filters = Filters()) -> LegRuns:
         """Each leg's best ``depth`` hits for ``query`` (in ``legs``' order), and when several
@@ -199,7 +214,7 @@ class Engine:
         (a pasted abstract: encoded once per dense leg, cut to each model's window)."""
         check_page(k, 0)
         if (paper_id is None) == (text is None):
-            raise InvalidQuery("give either a paper id or a text")
+            raise InvalidQuery("give either a paper id or a text", code="similar_needs_input")
         paper = self.paper(paper_id) if paper_id is not None else None
         if paper is not None:
             source, exclude, mlt_text, ready = paper.id, paper.id, f"{paper.title}\n{paper.summary}", list(self.dense_legs)
@@ -244,9 +259,9 @@ class Engine:
         paper close to all of them over one very close to a single one."""
         chosen = list(dict.fromkeys(i.strip() for i in ids if i and i.strip()))  # unique, in order
         if not chosen:
-            raise InvalidQuery("give at least one paper id")
+            raise InvalidQuery("give at least one paper id", code="similar_needs_input")
         if len(chosen) > MAX_IDS:
-            raise InvalidQuery(f"{len(chosen)} paper ids; the limit is {MAX_IDS}")
+            raise InvalidQuery(f"{len(chosen)} paper ids; the limit is {MAX_IDS}", code="too_many_ids", params={"count": len(chosen), "limit": MAX_IDS})
         check_page(k, 0)
         papers = [self.paper(i) for i in chosen]  # an unknown id fails here, named
         skip = {p.id for p in papers}
@@ -285,19 +300,20 @@ class Engine:
 
     def _respond(
         self, query: str, requested: str, plan: LegPlan, runs: LegRuns, fused: list[FusedHit], k: int, offset: int,
-        terms: Mapping[str, float], total: int | None, match: Mapping[str, float],
+        terms: Mapping[str, float], total: int | None, match: Mapping[str, float], matched: bool = True,
     ) -> SearchResponse:
         """``total``: the leg's own match count when known, else the fused candidates;
-        ``match``: the BM25 terms hits are matched against (highlighting, breakdown)."""
+        ``match``: the BM25 terms hits are matched against (highlighting, breakdown);
+        ``matched``: False when no hit is a match (the hits are the nearest papers)."""
         page = fused[offset : offset + k]
         bm25_hits = runs.runs["bm25"].hits if "bm25" in runs.runs else []
         rows = self.store.page(page, bm25_hits, match)  # None: a record the store no longer has
         hits = [
-            SearchHit(offset + i + 1, row[0], f.score, dict(f.legs), row[1])
+            SearchHit(offset + i + 1, row[0], f.score, dict(f.legs), row[1], matched)
             for i, (f, row) in enumerate(zip(page, rows)) if row is not None
         ]
         expansions = {t: w for t, w in terms.items() if w < 1.0}
         return SearchResponse(
             query, plan.mode, requested, hits, len(fused) if total is None else total, offset,
-            plan.notice, plan.code, expansions, plan.legs, dict(terms),
+            plan.notice, plan.code, expansions, plan.legs, dict(terms), no_match=not matched,
         )

@@ -48,6 +48,12 @@ class Store(Protocol):
 
     def rank_bm25(self, terms: Mapping[str, float], depth: int, filters: Filters, stats: bool) -> LegRun: ...
 
+    def bm25_match_count(self, weights: Mapping[str, float], threshold: float) -> int | None:
+        """Papers whose matched terms' coverage shares reach ``threshold`` (None: cannot count)."""
+
+    def hit_terms(self, bm25_hits: Sequence[ScoredId], terms: Mapping[str, float]) -> dict[str, tuple[str, ...]]:
+        """For each BM25 hit, the query terms it holds."""
+
     def rank_dense(
         self, leg: str, vector: np.ndarray, depth: int, filters: Filters, exclude: str | None, stats: bool
     ) -> LegRun: ...

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from search.core.encoders import Encoder
-from search.core.errors import ModelUnavailable, PaperNotFound
+from search.core.errors import ModelUnavailable, PaperNotFound, shown
 from search.core.filters import Filters
 from search.core.layout import BuildFiles, read_json
 from search.core.records import FusedHit, Paper, ScoredId
@@ -73,6 +73,12 @@ class LocalStore:
         hits, total, dist, scores = self.bm25.rank_terms(terms, depth, stats=stats)
         return LegRun(hits, dist, total, None if scores is None else self._by_rows(scores.__getitem__))
 
+    def bm25_match_count(self, weights: Mapping[str, float], threshold: float) -> int | None:
+        return self.bm25.count_covered(weights, threshold)
+
+    def hit_terms(self, bm25_hits: Sequence[ScoredId], terms: Mapping[str, float]) -> dict[str, tuple[str, ...]]:
+        return {h.id: getattr(h, "terms", ()) for h in bm25_hits}  # BM25 hits know what they matched
+
     def rank_dense(
         self, leg: str, vector: np.ndarray, depth: int, filters: Filters, exclude: str | None, stats: bool
     ) -> LegRun:
@@ -99,7 +105,7 @@ class LocalStore:
     def paper(self, paper_id: str) -> Paper:
         row = self.row_of.get(paper_id.strip())
         if row is None:
-            raise PaperNotFound(f"no paper with id {paper_id!r} in the index")
+            raise PaperNotFound(f"no paper with id {paper_id!r} in the index", params={"id": shown(paper_id)})
         return self.papers[row]
 
     def paper_terms(self, paper_id: str) -> list[str] | None:
@@ -114,8 +120,7 @@ class LocalStore:
     def page(
         self, page: list[FusedHit], bm25_hits: list[ScoredId], terms: Mapping[str, float]
     ) -> list[tuple[Paper, tuple[str, ...]] | None]:
-        # BM25 hits know the terms they matched (search/legs/bm25.py): no second look.
-        matched = {h.id: getattr(h, "terms", ()) for h in bm25_hits}
+        matched = self.hit_terms(bm25_hits, terms)
         return [(self.papers[self.row_of[f.id]], matched.get(f.id, ())) for f in page]
 
     def row(self, paper_id: str) -> int | None:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from search.core.encoders import Encoder
-from search.core.errors import ModelUnavailable, PaperNotFound
+from search.core.errors import ModelUnavailable, PaperNotFound, shown
 from search.core.filters import Filters
 from search.core.manifest import Manifest
 from search.core.query_limits import CANDIDATES
@@ -99,6 +99,21 @@ class MilvusStore:
         floor = values[-1] if len(values) >= depth else 0.0
         return LegStats.of(sum(values), sum(v * v for v in values), self.paper_count, floor)
 
+    def bm25_match_count(self, weights: Mapping[str, float], threshold: float) -> int | None:
+        return None  # Milvus neither counts nor sums past a search's limit
+
+    def hit_terms(self, bm25_hits: Sequence[ScoredId], terms: Mapping[str, float]) -> dict[str, tuple[str, ...]]:
+        # Which query terms each BM25 hit holds (as BM25Hit.terms locally): its stored
+        # sparse row has their columns; one read for the whole list.
+        if not bm25_hits or not terms:
+            return {}
+        rows = self.reads.get([h.id for h in bm25_hits], ["bm25"])
+        out = {}
+        for row in rows:
+            present = set(row.get("bm25") or {})
+            out[row["id"]] = tuple(t for t, w in terms.items() if w > 0 and self.column.get(t) in present)
+        return out
+
     def rank_dense(
         self, leg: str, vector: np.ndarray, depth: int, filters: Filters, exclude: str | None, stats: bool
     ) -> LegRun:
@@ -120,13 +135,13 @@ class MilvusStore:
         fields = [self.dense_legs[leg].field for leg in legs]
         rows = self.reads.get([paper_id], fields) if fields else [{}]
         if not rows:
-            raise PaperNotFound(f"no paper with id {paper_id!r} in the index")
+            raise PaperNotFound(f"no paper with id {paper_id!r} in the index", params={"id": shown(paper_id)})
         return {leg: np.asarray(rows[0][self.dense_legs[leg].field], dtype=np.float32) for leg in legs}
 
     def paper(self, paper_id: str) -> Paper:
         rows = self.reads.get([paper_id.strip()], ["record"])
         if not rows:
-            raise PaperNotFound(f"no paper with id {paper_id!r} in the index")
+            raise PaperNotFound(f"no paper with id {paper_id!r} in the index", params={"id": shown(paper_id)})
         return Paper.from_dict(rows[0]["record"])
 
     def paper_terms(self, paper_id: str) -> list[str] | None:

@@ -79,6 +79,12 @@ def default_models() -> list[str]:
     return parse_models(os.environ.get("PAPERSEARCH_MODEL")) or list(DEFAULT_MODELS)
 
 
+def models_named(model: str | Sequence[str] | None) -> bool:
+    """Whether the user named the models (``--model`` or ``$PAPERSEARCH_MODEL``): then one
+    that cannot load is an error, not a quiet BM25-only index (a typo would build one)."""
+    return bool(parse_models(model) or parse_models(os.environ.get("PAPERSEARCH_MODEL")))
+
+
 def leg_name(model: str) -> str:
     """The dense leg a model answers as: ``e5``/``use`` for the bundled ones, else the
     model's last path part (``BAAI/bge-m3`` → ``bge-m3``), safe as a folder name."""
