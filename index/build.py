@@ -24,6 +24,7 @@ from index.artifacts.incremental import (
     write_papers,
 )
 from index.artifacts.kiwi_prefetch import KiwiPrefetch
+from index.artifacts.no_op import builder_fingerprint, nothing_to_build
 from index.artifacts.progress import progress_enabled
 from index.artifacts.snippet_build import write_snippet_spans
 from index.parse.corpus import Corpus, Texts
@@ -127,6 +128,17 @@ def build_index(
             delta = compare(corpus.ids, corpus.hashes, served, full=full)
             if not full:
                 corpus, delta = served_order_first(corpus, delta, served)
+        if not full and gate is None and not pending_legs and nothing_to_build(
+            served, delta, corpus_hash(corpus.ids, corpus.hashes), [str(s) for s in sources], model=model, dense=dense,
+            params=params, tokenizer=tokenizer.settings.to_dict(), passage_fields=passage_fields,
+        ):
+            assert served is not None
+            log(f"nothing changed since build {served.manifest.build_id}: the served index stands")
+            return BuildReport(
+                papers=len(corpus), files=parsed.files, errors=parsed.issues, index=str(layout.root),
+                build_id=served.manifest.build_id, dense=bool(served.manifest.dense_legs),
+                legs=[leg.name for leg in served.manifest.dense_legs], timings=dict(timings), delta=delta.to_dict(),
+            )
         # The model loads before tokenizing: Kiwi loads in its helper meanwhile.
         with timings.step("load_model"):
             encoders, notice = loaded if loaded is not None else load_encoders(model, dense)
@@ -184,6 +196,7 @@ def build_index(
                 # Thresholds are per leg: a leg this build lacks is simply not asked for its.
                 match=served.manifest.match if served is not None else None,
                 pending_legs=tuple(pending_legs),
+                builder=builder_fingerprint(),
             )
             write_manifest(files, manifest)
             if gate is not None:

@@ -37,6 +37,12 @@ def print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def print_event(event: str, **data: Any) -> None:
+    """One JSON object on one line, flushed: what ``serve --json`` and ``watch --json``
+    print for each thing that happens, so a script can read them as they come."""
+    click.echo(json.dumps({"event": event, **data}, ensure_ascii=False))
+
+
 def log(msg: str) -> None:
     """Progress and notes go to stderr, so stdout stays the answer (or the JSON)."""
     click.echo(msg, err=True)

@@ -22,6 +22,7 @@ from papersearch.options import (
     offset_option,
     resolve_root,
     rrf_k_option,
+    server_options,
     sort_option,
     weights_option,
 )
@@ -42,6 +43,7 @@ from papersearch.options import (
 @sort_option
 @model_option()
 @engine_options
+@server_options
 @json_option
 @domain_errors
 def search_cmd(
@@ -60,9 +62,14 @@ def search_cmd(
     model: str | None,
     engine: str,
     milvus_uri_: str | None,
+    server: str | None,
+    local: bool,
     as_json: bool,
 ) -> None:
     """Search the index with a Korean, English or mixed query.
+
+    Answered by a running server when one serves this index (no models to load),
+    else in this process; see --server and --local.
 
     \b
     Example:
@@ -73,7 +80,7 @@ def search_cmd(
     from search.core.filters import Filters, parse_date
 
     filters = Filters(parse_date(date_from), parse_date(date_to), min_upvotes)
-    opened = open_engine(engine, milvus_uri_, resolve_root(index_root), model, load_model=mode != "bm25")
+    opened = _engine(engine, milvus_uri_, index_root, model, mode != "bm25", server, local)
     resp = opened.search(
         query, k=k, mode=mode, offset=offset, fusion=fusion, rrf_k=rrf_k, weights=weights, filters=filters, sort=sort
     )
@@ -91,11 +98,12 @@ def search_cmd(
 @mode_option
 @model_option()
 @engine_options
+@server_options
 @json_option
 @domain_errors
 def similar_cmd(
     paper_id: str | None, text: str | None, index_root: Path | None, k: int, mode: str, model: str | None,
-    engine: str, milvus_uri_: str | None, as_json: bool,
+    engine: str, milvus_uri_: str | None, server: str | None, local: bool, as_json: bool,
 ) -> None:
     """Papers similar to a paper in the index, or to a pasted text.
 
@@ -109,7 +117,7 @@ def similar_cmd(
     if paper_id is not None and text is not None:
         raise click.UsageError("give a PAPER_ID or --text, not both")
     needs_model = text is not None and mode != "bm25"
-    opened = open_engine(engine, milvus_uri_, resolve_root(index_root), model, load_model=needs_model)
+    opened = _engine(engine, milvus_uri_, index_root, model, needs_model, server, local)
     resp = opened.similar(paper_id=paper_id, text=text, k=k, mode=mode)
     if as_json:
         print_json(resp.to_dict())
@@ -172,11 +180,13 @@ def info_cmd(index_root: Path | None, engine: str, milvus_uri_: str | None, as_j
 @weights_option
 @click.option("--similar-mode", default=None, help="Mode for the similar-papers items (default: the engine's).")
 @model_option()
+@server_options
 @json_option
 @domain_errors
 def eval_cmd(
     qrels: Path, index_root: Path | None, mode: str, k: int, fusion: str | None, rrf_k: int | None,
-    weights: dict[str, float] | None, similar_mode: str | None, model: str | None, as_json: bool,
+    weights: dict[str, float] | None, similar_mode: str | None, model: str | None, server: str | None, local: bool,
+    as_json: bool,
 ) -> None:
     """Score the index on a relevance set: nDCG@10, MRR@10, Recall@10 by kind and language.
 
@@ -184,10 +194,9 @@ def eval_cmd(
     Example:
       papersearch eval tests/data/dev.json --mode bm25 --json
     """
-    from search.engine import SearchEngine
     from search.evaluate import evaluate, load_qrels
 
-    engine = SearchEngine.open(resolve_root(index_root), model=model, load_model=mode != "bm25")
+    engine = _engine("local", None, index_root, model, mode != "bm25", server, local)
     report = evaluate(engine, load_qrels(qrels), mode=mode, k=k, fusion=fusion, rrf_k=rrf_k, weights=weights, similar_mode=similar_mode)
     if report["unknown_ids"]:
         ids = report["unknown_ids"]
@@ -229,6 +238,26 @@ def models_cmd(as_json: bool) -> None:
         notes = r["about"] + (" [default]" if r["default"] else "") + (f" ({r['why_not']})" if r["why_not"] else "")
         click.echo(f"{r['name']:20} {r['backend']:22} {str(r['dim'] or '-'):>4}  {usable:7} {notes}")
         click.echo(f"{'':20} {'':22} {'':>4}  {'':7} cost: {r['cost']}")
+
+
+def _engine(
+    engine: str, uri: str | None, index_root: Path | None, model: str | None, load_model: bool, server: str | None, local: bool,
+) -> Any:
+    """A running server's answers when ``--server`` names one, or when one on the default
+    address serves this very index (``papersearch/remote.py``); else the index opened here."""
+    from papersearch.remote import RemoteEngine, find_server
+
+    if server and local:
+        raise click.UsageError("--server and --local contradict each other")
+    if server and model:
+        raise click.UsageError("--model chooses the encoders of an index opened here; a server uses its own")
+    root = resolve_root(index_root)
+    # Auto only for the local engine as asked (no query-time --model): the server must
+    # answer exactly as this process would.
+    url = find_server(server, root, auto=not local and engine == "local" and model is None)
+    if url is not None:
+        return RemoteEngine(url)
+    return open_engine(engine, uri, root, model, load_model=load_model)
 
 
 def _print_table(resp: Any) -> None:

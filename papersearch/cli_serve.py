@@ -6,14 +6,16 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from papersearch.cli_output import domain_errors, log
+from papersearch.cli_output import domain_errors, log, print_event
 from papersearch.engine_choice import milvus_uri
 from papersearch.options import (
     engine_options,
     index_option,
+    json_option,
     model_option,
     no_dense_option,
     reload_token_option,
@@ -62,6 +64,7 @@ from papersearch.options import (
 )
 @click.option("--log-level", default="info", show_default=True, type=click.Choice(["critical", "error", "warning", "info", "debug"]))
 @engine_options
+@json_option
 @domain_errors
 def serve_cmd(
     index_root: Path | None,
@@ -77,6 +80,7 @@ def serve_cmd(
     log_level: str,
     engine: str,
     milvus_uri_: str | None,
+    as_json: bool,
 ) -> None:
     """Serve the search page at / and the JSON API at /api (OpenAPI docs at /docs).
 
@@ -88,6 +92,10 @@ def serve_cmd(
       papersearch serve --watch data/digests  # daily ingest: new digests go live
       papersearch serve --engine milvus --milvus-uri http://milvus:19530
       curl 'http://127.0.0.1:8000/api/search?q=다중%20턴%20강화학습&k=3'
+
+    With --json, stdout gets one JSON object per line as things happen: "serving" (url,
+    build, legs), "swapped" (a background or watched build went live), "built" (a watched
+    build's report); the log stays on stderr.
     """
     from papersearch.serving import ServeConfig, serve
 
@@ -95,7 +103,7 @@ def serve_cmd(
     serve(ServeConfig(
         root=resolve_root(index_root), host=host, port=port, model=model, build_if_missing=build_if_missing,
         sources=sources or watch, reload_token=reload_token, log_level=log_level,
-        forwarded_allow_ips=forwarded_allow_ips, workers=workers, watch=watch, uri=uri,
+        forwarded_allow_ips=forwarded_allow_ips, workers=workers, watch=watch, uri=uri, as_json=as_json,
     ))
 
 
@@ -111,6 +119,7 @@ def serve_cmd(
     help="After each build, POST /api/reload to this running server (e.g. http://127.0.0.1:8000).",
 )
 @reload_token_option(help="X-Reload-Token for --server.")
+@json_option
 @domain_errors
 def watch_cmd(
     folders: tuple[Path, ...],
@@ -120,6 +129,7 @@ def watch_cmd(
     interval: float,
     server: str | None,
     reload_token: str | None,
+    as_json: bool,
 ) -> None:
     """Watch digest folders; on a new or changed digest, rebuild incrementally and swap it in.
 
@@ -130,28 +140,43 @@ def watch_cmd(
     Example:
       papersearch watch data/digests --index /tmp/ps-index
       papersearch watch data/digests --server http://127.0.0.1:8000
+
+    With --json, stdout gets one JSON object per line: "watching", then "built" (each
+    build's report) and "reloaded" (the server's answer); the log stays on stderr.
     """
     from index.watch import Watcher
 
-    on_built = (lambda _report: _notify_reload(server, reload_token, log)) if server else (lambda _report: None)
+    def on_built(report: Any) -> None:
+        if as_json:
+            print_event("built", **report.to_dict())
+        if server:
+            _notify_reload(server, reload_token, log, as_json)
+
     watcher = Watcher(
         list(folders), resolve_root(index_root), model=model, dense="off" if no_dense else "auto",
         interval=interval, on_built=on_built, log=log,
     )
     log(f"watching {', '.join(map(str, folders))} every {interval:g} s (Ctrl-C stops)")
+    if as_json:
+        print_event("watching", folders=[str(f) for f in folders], index=str(resolve_root(index_root)), interval=interval)
     try:
         watcher.run()
     except KeyboardInterrupt:
         log("stopped")
 
 
-def _notify_reload(server: str, token: str | None, log: Callable[[str], None]) -> None:
+def _notify_reload(server: str, token: str | None, log: Callable[[str], None], as_json: bool = False) -> None:
     import urllib.error
     import urllib.request
 
     req = urllib.request.Request(server.rstrip("/") + "/api/reload", method="POST", headers={"X-Reload-Token": token or ""})
     try:
         with urllib.request.urlopen(req, timeout=120) as res:
-            log(f"watch: server reloaded: {json.loads(res.read()).get('build_id')}")
+            build_id = json.loads(res.read()).get("build_id")
+        log(f"watch: server reloaded: {build_id}")
+        if as_json:
+            print_event("reloaded", server=server, build_id=build_id)
     except (urllib.error.URLError, OSError, ValueError) as e:
         log(f"watch: could not reload {server}: {e} (the build is on disk; POST /api/reload later)")
+        if as_json:
+            print_event("reload_failed", server=server, error=str(e))

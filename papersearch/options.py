@@ -43,6 +43,19 @@ index_option = click.option(
     help="Index folder (default: $PAPERSEARCH_INDEX, else ~/.local/share/papersearch/index).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+
+
+def server_options(fn: F) -> F:
+    """``--server URL`` and ``--local``: where ``search``/``similar``/``eval`` are answered
+    (``papersearch/remote.py``)."""
+    fn = click.option(
+        "--local", is_flag=True,
+        help="Open the index in this process even when a server on 127.0.0.1:8000 serves it.",
+    )(fn)
+    return click.option(
+        "--server", envvar="PAPERSEARCH_SERVER", default=None, metavar="URL",
+        help="Ask this running server ($PAPERSEARCH_SERVER; default: one on 127.0.0.1:8000 serving this index, if any).",
+    )(fn)
 no_dense_option = click.option("--no-dense", is_flag=True, help="Build BM25 only; do not load an embedding model.")
 mode_option = click.option("--mode", default="hybrid", show_default=True, help=MODE_HELP)
 fusion_option = click.option(

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from papersearch.cli_output import print_event
 from search.core.errors import PaperSearchError
 
 
@@ -37,6 +38,7 @@ class ServeConfig:
     workers: int = 1
     watch: tuple[Path, ...] = ()
     uri: str | None = None  # the Milvus engine's; None: the local index
+    as_json: bool = False  # events as JSON lines on stdout (papersearch/cli_output.print_event)
 
 
 def serve(cfg: ServeConfig) -> None:
@@ -90,6 +92,8 @@ def serve(cfg: ServeConfig) -> None:
             raise click.UsageError("--workers above 1 serves the local engine only; run one `serve` per core with --engine milvus")
         if background is not None:  # uvicorn's supervisor replaces the workers on SIGHUP
             background.when_built(lambda: os.kill(os.getpid(), signal.SIGHUP))
+        if cfg.as_json:
+            print_event("serving", url=f"http://{_display_host(host)}:{port}/", index=str(root), workers=cfg.workers)
         _serve_workers(cfg, proxy)
         return
     app = create_app(root, model=model, reload_token=cfg.reload_token, holder=holder)
@@ -102,10 +106,17 @@ def serve(cfg: ServeConfig) -> None:
         state = f"legs: bm25, {', '.join(engine.ready_legs)}" if engine.dense_ready else f"BM25 only: {engine.model_notice}"
         click.echo(f"Serving {len(engine.ids)} papers from {holder.location}, build {engine.build_id}; {state}", err=True)
     if background is not None:
-        background.when_built(lambda: _swap_in(holder))
+        background.when_built(lambda: _swap_in(holder, cfg.as_json))
     if watch:
-        start_watching(holder, list(watch), root, model)
+        start_watching(holder, list(watch), root, model, cfg.as_json)
     click.echo(f"Open http://{_display_host(host)}:{port}/ (API docs: /docs)", err=True)
+    if cfg.as_json:
+        engine = holder.current().engine if holder.loaded else None
+        print_event(
+            "serving", url=f"http://{_display_host(host)}:{port}/", index=str(holder.location), workers=1,
+            papers=len(engine.ids) if engine else 0, build_id=engine.build_id if engine else None,
+            legs=["bm25", *engine.ready_legs] if engine else [], embedding=background is not None,
+        )
     uvicorn.run(app, host=host, port=port, log_level=cfg.log_level, **proxy)
 
 
@@ -136,9 +147,11 @@ def _progressive_build(cfg: ServeConfig, has_index: bool) -> Any:
     return background
 
 
-def _swap_in(holder: Any) -> None:
+def _swap_in(holder: Any, as_json: bool = False) -> None:
     result = holder.start_reload().result()
     click.echo(f"now serving build {result['build_id']}", err=True)
+    if as_json:
+        print_event("swapped", build_id=result["build_id"])
 
 
 def _serve_workers(cfg: ServeConfig, proxy: dict[str, Any]) -> None:
@@ -192,14 +205,16 @@ def worker_app() -> Any:
     return app
 
 
-def start_watching(holder: Any, folders: list[Path], root: Path, model: str | None) -> Any:
+def start_watching(holder: Any, folders: list[Path], root: Path, model: str | None, as_json: bool = False) -> Any:
     """Build on new digests in a background thread and swap each build into ``holder``;
     requests keep being answered by the old build until the new one is loaded."""
     from index.watch import Watcher
 
-    def swap(_report: Any) -> None:
+    def swap(report: Any) -> None:
         result = holder.reload()
         click.echo(f"watch: now serving build {result['build_id']}", err=True)
+        if as_json:
+            print_event("built", **report.to_dict())
 
     watcher = Watcher(folders, root, model=model, on_built=swap, log=lambda msg: click.echo(msg, err=True))
     watcher.start()

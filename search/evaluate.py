@@ -146,14 +146,13 @@ def evaluate(
 
 def unknown_ids(engine: SearchEngine, qrels: Mapping[str, Any]) -> list[str]:
     """The relevance file's paper ids (relevant, and similar items' own) not in the index."""
-    known = set(engine.ids)
     named: set[str] = set()
     for q in qrels.get("queries", []):
         named.update(q["relevant"])
     for item in qrels.get("similar", []):
         named.add(item["id"])
         named.update(item["relevant"])
-    return sorted(named - known)
+    return sorted(engine.missing_ids(sorted(named)))
 
 
 def _summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, float]:

@@ -31,7 +31,8 @@ def test_failed_build_leaves_the_served_index_untouched(digests: Path, tmp_path:
 
 def test_rebuilds_swap_and_old_builds_are_collected(digests: Path, tmp_path: Path) -> None:
     root = tmp_path / "ix"
-    ids = [build_index([digests], root, dense="off", progress=False).build_id for _ in range(KEEP_BUILDS + 1)]
+    # --full: a rebuild with nothing new would otherwise make no build (index/artifacts/no_op.py)
+    ids = [build_index([digests], root, dense="off", progress=False, full=True).build_id for _ in range(KEEP_BUILDS + 1)]
     layout = IndexLayout(root)
     assert layout.current_build().name == ids[-1]
     kept = sorted(p.name for p in layout.builds_dir.iterdir())
@@ -44,7 +45,7 @@ def test_engine_keeps_its_build_across_a_swap(digests: Path, tmp_path: Path) -> 
     build_index([digests], root, dense="off", progress=False)
     engine = SearchEngine.open(root)
     before = engine.build_id
-    build_index([digests], root, dense="off", progress=False)
+    build_index([digests], root, dense="off", progress=False, full=True)
     assert engine.build_id == before and engine.search("강화학습", mode="bm25").results
     assert SearchEngine.open(root).build_id != before
 

@@ -80,6 +80,7 @@ const ERRORS = {
   no_papers_found: () => "다이제스트에서 논문을 하나도 찾지 못했습니다.",
   source_not_found: () => "다이제스트 폴더나 파일이 없습니다.",
   milvus_unavailable: () => "Milvus 서버에 연결할 수 없습니다.",
+  server_unavailable: () => "검색 서버에 연결할 수 없습니다.",
   not_found: () => "요청한 주소가 없습니다.",
   forbidden: () => "이 요청은 허용되지 않습니다.",
   method_not_allowed: () => "허용되지 않는 요청 방식입니다.",

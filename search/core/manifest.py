@@ -138,6 +138,9 @@ class Manifest:
     # A BM25-only build served while these models embed (index/progressive.py): model
     # names as `--model` takes them; empty once the dense legs are built.
     pending_legs: tuple[str, ...] = ()
+    # A fingerprint of the code that built it (index/artifacts/no_op.py): a rebuild by
+    # other code is never skipped as a no-op. "" in builds made before it was recorded.
+    builder: str = ""
     format_version: int = FORMAT_VERSION
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -180,6 +183,8 @@ class Manifest:
             out["match"] = self.match.to_dict()
         if self.pending_legs:
             out["pending_legs"] = list(self.pending_legs)
+        if self.builder:
+            out["builder"] = self.builder
         return out
 
     @classmethod
@@ -209,6 +214,7 @@ class Manifest:
                 fusion=FusionSettings.from_dict(d["fusion"]) if d.get("fusion") is not None else None,
                 match=MatchThresholds.from_dict(d["match"]) if d.get("match") is not None else None,
                 pending_legs=tuple(str(m) for m in d.get("pending_legs") or ()),
+                builder=str(d.get("builder") or ""),
                 format_version=int(version),
                 extra={k: v for k, v in d.items() if k not in known},
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,14 @@ class SearchHit:
     @property
     def bm25(self) -> LegScore | None:
         return self.legs.get("bm25")
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SearchHit":
+        """A hit as ``to_dict`` (or the API) wrote it; the paper carries what a hit shows."""
+        paper = Paper(str(d["id"]), str(d["title"]), str(d.get("url") or ""), d.get("date"), d.get("upvotes"))
+        legs = {str(n): (LegScore(int(v["rank"]), float(v["score"])) if v else None) for n, v in (d.get("legs") or {}).items()}
+        bm25 = d.get("bm25") or {}
+        return cls(int(d["rank"]), paper, float(d["score"]), legs, tuple(bm25.get("matched") or ()), bool(d.get("match", True)))
 
     def to_dict(self) -> dict[str, Any]:
         bm25 = self.bm25.to_dict() if self.bm25 else None
@@ -89,3 +98,13 @@ class SearchResponse:
         if self.expansions:
             d["expansions"] = {t: round(w, 3) for t, w in self.expansions.items()}
         return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "SearchResponse":
+        """A response as ``to_dict`` (or the API: ``papersearch/remote.py``) wrote it."""
+        return cls(
+            str(d["query"]), str(d["mode"]), str(d.get("requested_mode") or d["mode"]),
+            [SearchHit.from_dict(h) for h in d.get("results") or ()], int(d.get("total") or 0), int(d.get("offset") or 0),
+            d.get("notice"), d.get("notice_code"), dict(d.get("expansions") or {}), tuple(d.get("legs") or ()),
+            no_match=bool(d.get("no_match", False)),
+        )

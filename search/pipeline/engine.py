@@ -126,6 +126,11 @@ class Engine:
     def ids(self) -> Sequence[str]:
         return self.store.all_ids()
 
+    def missing_ids(self, ids: Sequence[str]) -> list[str]:
+        """Which of ``ids`` this index does not have."""
+        known = set(self.ids)
+        return [pid for pid in ids if pid not in known]
+
     def paper(self, paper_id: str) -> Paper:
         return self.store.paper(paper_id)
 
@@ -160,7 +165,7 @@ class Engine:
         plan = self._plan(req.mode, self.ready_legs)
         fused_legs = len(plan.legs) > 1
         thresholds = self.match_thresholds.for_legs(plan.legs)
-        # Matches are counted among each leg's candidates, whatever the page
+        # Matches are counted among each leg's candidates, however small the page
         gated = any(t is not None for t in thresholds.values())
         ranks_after = bool(req.filters) and not self.store.filters_in_legs
         if ranks_after or (req.sort != "relevance" and plan.legs == ("bm25",) and not self.store.filters_in_legs):
