@@ -29,7 +29,7 @@ from index.artifacts.progress import progress_enabled
 from index.artifacts.snippet_build import write_snippet_spans
 from index.parse.corpus import Corpus, Texts
 from index.parse.parse_cache import parse_sources_cached
-from index.storage import BuildLock, StagedBuild, write_json, write_manifest
+from index.storage import BuildLock, StagedBuild, collect_garbage, write_json, write_manifest
 from search.core.encoders import PASSAGE_FIELDS
 from search.core.encoders.base import Encoder
 from search.core.errors import NoPapersFound, SourceNotFound
@@ -133,6 +133,7 @@ def build_index(
             params=params, tokenizer=tokenizer.settings.to_dict(), passage_fields=passage_fields,
         ):
             assert served is not None
+            collect_garbage(layout)  # a dead build's staging folder goes all the same
             log(f"nothing changed since build {served.manifest.build_id}: the served index stands")
             return BuildReport(
                 papers=len(corpus), files=parsed.files, errors=parsed.issues, index=str(layout.root),

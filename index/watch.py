@@ -97,6 +97,7 @@ class Watcher:
         self.built: Snapshot = snapshot(self.sources)
         self._pending: Snapshot | None = None
         self.held: dict[str, tuple[int, int]] = {}  # broken files, until they change again
+        self._gone: list[Path] = []  # recorded sources found missing (said once)
 
     def poll(self) -> BuildReport | None:
         """One look at the folders; builds when a change has settled. Returns the report
@@ -120,10 +121,21 @@ class Watcher:
                 self.log(f"watch: problem in {issue.file}:{issue.line}: {issue.reason}")
             self.log("watch: not built; the served index is unchanged until the file(s) are fixed")
             return None
+        sources, gone = self._inputs()
+        if gone:
+            if gone != self._gone:
+                self.log(
+                    f"watch: not built: the index's recorded source(s) {', '.join(map(str, gone))} no longer exist, "
+                    "and building without them would drop their papers; restore them, or run "
+                    "`papersearch index build --source ...` to rebuild from what is there"
+                )
+            self._gone = gone
+            return None
+        self._gone = []
         model, dense, fields = self._settings()
         try:
             report = build_index(
-                self.sources, self.index_root, model=model, dense=dense, progress=False,  # type: ignore[arg-type]
+                sources, self.index_root, model=model, dense=dense, progress=False,  # type: ignore[arg-type]
                 log=self.log, **({"passage_fields": fields} if fields else {}),
             )
         except PaperSearchError as e:
@@ -144,6 +156,26 @@ class Watcher:
                 self.log(f"watch: problem in {issue.file}:{issue.line}: {issue.reason}")
         self.on_built(report)
         return report
+
+    def _inputs(self) -> tuple[list[Path], list[Path]]:
+        """What a watched build reads: the served build's recorded sources (those outside the
+        watched folders) first, then the watched folders; and the recorded ones gone from
+        disk. A paper keeps the digest it was built from (a byte-for-byte copy in a
+        watched folder is read once, from there: index/parse/parse_cache.py), and a paper
+        whose file is simply not in the watched folders is not dropped."""
+        try:
+            recorded = BuildFiles(IndexLayout(self.index_root).current_build()).read_manifest().sources
+        except PaperSearchError:
+            return list(self.sources), []  # no served build yet
+        watched = [w.resolve() for w in self.sources]
+
+        def watched_already(p: Path) -> bool:
+            rp = p.resolve()
+            return any(rp == w or w in rp.parents for w in watched)
+
+        extra = [Path(s) for s in recorded if not watched_already(Path(s))]
+        gone = [p for p in extra if not p.exists()]
+        return [*extra, *self.sources], gone
 
     def _settings(self) -> tuple[str | None, str, list[str] | None]:
         """The models, dense setting and passage fields of the served build unless given: a daily build

@@ -161,6 +161,7 @@ def info_cmd(index_root: Path | None, engine: str, milvus_uri_: str | None, as_j
     click.echo(f"index:    {where}")
     click.echo(f"papers:   {manifest.papers} from {manifest.files} files ({manifest.errors} problems)")
     click.echo(f"built at: {manifest.built_at}")
+    click.echo(f"sources:  {', '.join(manifest.sources) or '-'}")
     click.echo(f"bm25:     k1={manifest.bm25.k1} b={manifest.bm25.b}, {manifest.bm25.vocabulary} terms")
     for leg in legs:
         click.echo(f"dense:    {leg.name}: {leg.model} ({leg.backend} {leg.version}, {leg.dim}-d, {leg.ann_type})")

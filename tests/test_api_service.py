@@ -114,7 +114,7 @@ def test_reload_under_concurrent_load_drops_nothing(tmp_path: Path, bm25_root: P
         workers = [threading.Thread(target=hammer, args=(base, n)) for n in range(4)]
         for w in workers:
             w.start()
-        report = build_index([DIGESTS], root, dense="off")
+        report = build_index([DIGESTS], root, dense="off", full=True)  # a new build (no-op rebuilds make none)
 
         class SlowLoad(SearchEngine):
             """A load that ends only once searches were answered meanwhile (bounded): a

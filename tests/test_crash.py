@@ -98,7 +98,7 @@ def test_kill_after_staging_keeps_the_served_index(served: tuple[Path, Path], in
 
     assert _answers(index) == before  # same build, same answers
     assert staged.exists()  # the dead build's leftovers are still there...
-    report = build_index([digests], index, dense="off", progress=False)
+    report = build_index([digests], index, dense="off", progress=False, full=True)
     assert not staged.exists()  # ...until the next build collects them
     assert _answers(index)[0] == report.build_id != before[0]
 

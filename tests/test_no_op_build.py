@@ -26,7 +26,10 @@ def test_nothing_new_builds_nothing_and_loads_no_model(digests: Path, tiny_model
         raise AssertionError("a no-op rebuild loaded a model")
 
     monkeypatch.setattr("index.build.load_encoders", no_model)
+    dead = IndexLayout(root).builds_dir / ".staging-20000101T000000.000000-dead"  # a killed build's leftovers
+    dead.mkdir()
     again = build_index([src], root, model=model, dense="required", progress=False)
+    assert not dead.exists()  # collected all the same
     assert again.build_id == first.build_id == _served(root)
     assert again.delta["unchanged"] == again.papers == first.papers and again.legs == first.legs
     monkeypatch.setattr("index.build.load_encoders", dense_build.load_encoders)

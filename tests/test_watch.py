@@ -13,6 +13,7 @@ import httpx
 from index.build import build_index
 from index.watch import Watcher, diff, snapshot
 from papersearch.api import create_app
+from search.engine import SearchEngine
 from tests.api_support import serve_in_thread
 from tests.conftest import wait_for
 
@@ -126,3 +127,53 @@ def test_a_digest_whose_only_report_is_a_hidden_heading_is_built(tmp_path: Path,
     report = watcher.poll()
     assert report is not None and report.delta["added"] == 1
     assert any("paper heading inside an HTML comment" in line for line in lines), lines
+
+
+def _split_corpus(tmp_path: Path, digests: Path) -> tuple[Path, Path]:
+    """The sample digests but the newest one (``orig``), and that one aside (``new.md``)."""
+    orig = tmp_path / "orig"
+    orig.mkdir()
+    for f in digests.glob("*.md"):
+        shutil.copy(f, orig)
+    newest = sorted(orig.glob("*.md"))[-1]
+    newest.rename(tmp_path / "new.md")
+    return orig, tmp_path / "new.md"
+
+
+def test_watching_a_copy_keeps_every_paper_and_its_source(tmp_path: Path, digests: Path) -> None:
+    """Watching a copy of the build's folder once rewrote every paper's source ("72
+    changed"), and a watched folder lacking files would have dropped their papers."""
+    orig, new = _split_corpus(tmp_path, digests)
+    root = tmp_path / "ix"
+    first = build_index([orig], root, dense="off", progress=False)
+    built_ids = list(SearchEngine.open(root, load_model=False).ids)
+    copy, partial = tmp_path / "copy", tmp_path / "partial"
+    shutil.copytree(orig, copy)
+    partial.mkdir()  # another folder holding none of the built digests
+    logs: list[str] = []
+    for folder in (copy, partial):
+        watcher = Watcher([folder], root, interval=0, log=logs.append)
+        shutil.copy(new, folder / f"{folder.name}-{new.name}")
+        report = watcher.poll() or watcher.poll()
+        assert report is not None, logs
+        assert report.delta["changed"] == 0 and report.delta["removed"] == 0, (folder, report.delta)
+        assert report.papers >= first.papers
+    engine = SearchEngine.open(root, load_model=False)
+    for pid in built_ids:  # each paper built from orig/ still names orig/ alone
+        assert all(s.startswith(str(orig)) for s in engine.paper(pid).sources), engine.paper(pid).sources
+    assert len(engine.ids) > len(built_ids)  # the new digest's papers came in
+
+
+def test_a_recorded_source_gone_from_disk_holds_the_build(tmp_path: Path, digests: Path) -> None:
+    orig, new = _split_corpus(tmp_path, digests)
+    root = tmp_path / "ix"
+    first = build_index([orig], root, dense="off", progress=False)
+    watched = tmp_path / "watched"
+    watched.mkdir()
+    logs: list[str] = []
+    watcher = Watcher([watched], root, interval=0, log=logs.append)
+    shutil.rmtree(orig)  # the folder the index was built from is gone
+    shutil.copy(new, watched)
+    assert watcher.poll() is None and watcher.poll() is None
+    assert any("no longer exist" in line and str(orig) in line for line in logs), logs
+    assert SearchEngine.open(root, load_model=False).build_id == first.build_id  # nothing dropped

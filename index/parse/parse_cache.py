@@ -137,6 +137,7 @@ def _scan(files: Sequence[Path], cached: dict[tuple[str, str], FileRow]) -> _Sca
     """Each file's row from the cache when its content is unchanged, else parsed now."""
     scan = _Scan()
     by_path = {p: r for (p, _), r in cached.items()}
+    first_of: dict[str, str] = {}  # content key -> the first file with those bytes
     for f in files:
         stat = _stat(f)
         key = _known_key(by_path.get(str(f)), stat)
@@ -145,6 +146,14 @@ def _scan(files: Sequence[Path], cached: dict[tuple[str, str], FileRow]) -> _Sca
             key = _file_key(f)  # read after the stat: a later change shows in the next stat
             if (str(f), key) in cached:
                 scan.restat[str(f)] = (stat, checked_ns)
+        if key is not None and key in first_of:
+            # A byte-for-byte copy (the same digest in a watched folder and the build's
+            # own source) adds nothing: read once, from the first, so its papers keep
+            # their recorded source instead of every one changing.
+            scan.issues.append(ParseIssue(str(f), 1, f"the same bytes as {first_of[key]}: read once, from there", notice=True))
+            continue
+        if key is not None:
+            first_of[key] = str(f)
         row = cached.get((str(f), key)) if key else None
         if row is None:
             papers, lines, file_issues = parse_file_located(f)

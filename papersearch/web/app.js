@@ -88,6 +88,18 @@ function filters() {
 
 function hasFilters(f) { return Boolean(f.date_from || f.date_to || f.min_upvotes || f.sort !== "relevance"); }
 
+// The closed filter box says which filters are on, and opens by itself when any is.
+function syncFilterBox() {
+  const f = filters();
+  const parts = [];
+  if (f.date_from || f.date_to) parts.push(`${f.date_from || "…"} ~ ${f.date_to || "…"}`);
+  if (f.min_upvotes) parts.push(`추천 ≥ ${f.min_upvotes}`);
+  if (f.sort !== "relevance") parts.push($("#sort").selectedOptions[0].textContent);
+  $("#filter-summary").textContent = parts.length ? `· ${parts.join(" · ")}` : "";
+  if (parts.length) $("#filter-box").open = true;
+  show($("#clear-filters"), parts.length > 0);
+}
+
 // The URL of the current search: only what differs from the defaults.
 function searchURL(q, m, f) {
   const p = new URLSearchParams();
@@ -126,7 +138,7 @@ async function search(append = false) {
   const seq = ++state.seq;
   const f = filters();
   if (!append) { state.q = q; state.mode = mode(); state.shown = 0; }
-  show($("#clear-filters"), hasFilters(f));
+  syncFilterBox();
   const params = new URLSearchParams({ q: state.q, mode: state.mode, k: PAGE, offset: state.shown });
   for (const [k, v] of Object.entries(f)) if (v) params.set(k, v);
   const url = searchURL(state.q, state.mode, f);
@@ -184,7 +196,10 @@ function hitNode(hit) {
   const title = node.querySelector(".title");
   title.textContent = hit.title;
   title.href = paperHref(hit.id);
-  node.querySelector(".meta").replaceWith(metaNode(hit));
+  // The actions share the id/date line: one line less per result (density).
+  const meta = metaNode(hit);
+  meta.append(node.querySelector(".actions"));
+  node.querySelector(".meta").replaceWith(meta);
   // The server HTML-escapes the snippet and adds only <mark> tags.
   node.querySelector(".snippet").innerHTML = hit.snippet ? hit.snippet.html : "";
   const source = node.querySelector(".source");
@@ -289,6 +304,7 @@ async function likeThese(ids) {
   show($("#empty"), false);
   show($("#more"), false);
   $("#like-title").textContent = `선택한 ${ids.length}편 모두와 비슷한 논문`;
+  showChosen(ids);
   $("#like-results").replaceChildren();
   show($("#like-view"), true);
   try {
@@ -303,6 +319,19 @@ async function likeThese(ids) {
   } catch (e) {
     setError(e);
   }
+}
+
+// The papers chosen, by title (from the results they were ticked in, else asked of the API:
+// a shared /?like= URL), each a link to its paper view.
+async function showChosen(ids) {
+  const ol = $("#like-chosen");
+  const seq = state.seq;
+  const titles = await Promise.all(ids.map(async (id) => {
+    if (state.selected.has(id)) return state.selected.get(id);
+    try { return (await api(`/api/papers/${encodeURIComponent(id)}`)).title; } catch (_) { return id; }
+  }));
+  if (seq !== state.seq) return;
+  ol.replaceChildren(...ids.map((id, i) => el("li", {}, el("a", { href: paperHref(id), text: titles[i] }))));
 }
 
 // ---- start page ----------------------------------------------------------------------
@@ -368,9 +397,20 @@ async function paperView(id) {
   for (const [u, label] of [[arxiv, "arXiv"], [hf, "Hugging Face"]]) {
     if (!href || !href.startsWith(u)) links.append(el("a", { href: u, target: "_blank", rel: "noopener", text: label }));
   }
+  if (ARXIV_ID.test(p.id)) links.append(el("a", { href: `https://arxiv.org/pdf/${encodeURIComponent(p.id)}`, target: "_blank", rel: "noopener", text: "PDF" }));
+  const bib = el("pre", { class: "pv-bibtex", hidden: "" });
+  const bibBtn = el("button", { type: "button", class: "link", "aria-expanded": "false", text: "BibTeX" });
+  bibBtn.addEventListener("click", () => {
+    bib.textContent = bibtex(p);
+    const open = bib.hidden;
+    show(bib, open);
+    bibBtn.setAttribute("aria-expanded", String(open));
+    if (open && navigator.clipboard) navigator.clipboard.writeText(bib.textContent).then(() => { bibBtn.textContent = "BibTeX (복사됨)"; }, () => {});
+  });
+  links.append(bibBtn);
   const meta = el("div", { class: "meta pv-meta" }, el("span", { class: "id", text: p.id }), el("span", { class: "date", text: p.date || "날짜 없음" }));
   if (p.upvotes !== null && p.upvotes !== undefined) meta.append(el("span", { class: "up", text: `▲ ${p.upvotes}` }));
-  const parts = [backLink(), el("h1", { class: "pv-title", text: p.title }), meta, links];
+  const parts = [backLink(), el("h1", { class: "pv-title", text: p.title }), meta, links, bib];
   if (p.summary) parts.push(section("요약", paragraphs(p.summary)));
   if (p.abstract) parts.push(section("초록 (번역)", paragraphs(p.abstract)));
   if (p.key_points && p.key_points.length) {
@@ -396,6 +436,23 @@ async function paperView(id) {
   } catch (e) {
     similar.lastChild.replaceWith(el("p", {}, errorLine(e)));
   }
+}
+
+const ARXIV_ID = /^\d{4}\.\d{4,5}$/;
+
+// A BibTeX entry for a paper, as arXiv's own export writes one (@misc with eprint). Braces
+// and backslashes in a digest's title could end the field early: they are dropped.
+function bibtex(p) {
+  const clean = (s) => String(s || "").replace(/[{}\\]/g, "").replace(/\s+/g, " ").trim();
+  const arxiv = ARXIV_ID.test(p.id);
+  const year = (p.date || "").slice(0, 4) || (arxiv ? `20${p.id.slice(0, 2)}` : "");
+  const fields = [["title", clean(p.title)]];
+  if (year) fields.push(["year", year]);
+  if (arxiv) fields.push(["eprint", p.id], ["archivePrefix", "arXiv"]);
+  const url = safeHref(p.url);
+  if (url) fields.push(["url", clean(url)]);
+  const key = arxiv ? `arxiv${p.id}` : clean(p.id).replace(/[^A-Za-z0-9._-]/g, "") || "paper";
+  return `@misc{${key},\n${fields.map(([k, v]) => `  ${k} = {${v}}`).join(",\n")}\n}`;
 }
 
 function backLink() {
@@ -548,7 +605,7 @@ function applyURL() {
   $("#min-upvotes").value = params.get("up") || "";
   const sort = params.get("sort");
   $("#sort").value = SORTS.includes(sort) ? sort : "relevance";
-  show($("#clear-filters"), hasFilters(filters()));
+  syncFilterBox();
   showURLProblems(urlProblems(params));
   $("#q").value = params.get("q") || "";
   state.fromURL = true;
@@ -563,7 +620,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("#go").addEventListener("click", () => search());
   $("#more").addEventListener("click", () => search(true));
   for (const id of ["#date-from", "#date-to", "#min-upvotes", "#sort"]) {
-    $(id).addEventListener("change", () => { if ($("#q").value.trim()) search(); else show($("#clear-filters"), hasFilters(filters())); });
+    $(id).addEventListener("change", () => { if ($("#q").value.trim()) search(); else syncFilterBox(); });
   }
   $("#clear-filters").addEventListener("click", () => {
     $("#date-from").value = ""; $("#date-to").value = ""; $("#min-upvotes").value = ""; $("#sort").value = "relevance";
