@@ -280,4 +280,4 @@ def _print_table(resp: Any) -> None:
     for h in resp.results:
         legs = [f"{name} #{leg.rank}" if leg else f"{name} -" for name, leg in h.legs.items()]
         click.echo(f"{h.rank:3d}. {h.paper.title[:80]}")
-        click.echo(f"     {h.paper.id}  {h.paper.date or '':10}  score {h.score:.4f}  [{', '.join(legs)}]  {h.paper.url}")
+        click.echo(f"     {h.paper.id}  {h.paper.date or '':10}  score {round(h.score, 6):.4f}  [{', '.join(legs)}]  {h.paper.url}")
