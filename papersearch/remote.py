@@ -80,14 +80,14 @@ class RemoteEngine:
             "weights": ",".join(f"{leg}={w:g}" for leg, w in weights.items()) if weights else None,
         }
         params.update({key: v for key, v in optional.items() if v is not None})
-        return _response(self._call("GET", "/api/search?" + urllib.parse.urlencode(params)))
+        return SearchResponse.from_dict(self._call("GET", "/api/search?" + urllib.parse.urlencode(params)))
 
     def similar(self, paper_id: str | None = None, text: str | None = None, k: int = 10, mode: str | None = None) -> SearchResponse:
         if paper_id is not None:
             query = urllib.parse.urlencode({"k": k, **({"mode": mode} if mode else {})})
-            return _response(self._call("GET", f"/api/papers/{urllib.parse.quote(paper_id, safe='')}/similar?{query}"))
+            return SearchResponse.from_dict(self._call("GET", f"/api/papers/{urllib.parse.quote(paper_id, safe='')}/similar?{query}"))
         body = {"text": text, "k": k, **({"mode": mode} if mode else {})}
-        return _response(self._call("POST", "/api/similar", body))
+        return SearchResponse.from_dict(self._call("POST", "/api/similar", body))
 
     def missing_ids(self, ids: Sequence[str]) -> list[str]:
         """Which of ``ids`` the served index does not have (one small request each)."""
@@ -109,10 +109,6 @@ class RemoteEngine:
             raise _domain_error(e.code, e.read()) from None
         except (OSError, ValueError) as e:
             raise ServerUnavailable(f"the server at {self.url} stopped answering ({e})") from None
-
-
-def _response(body: Any) -> SearchResponse:
-    return SearchResponse.from_dict(body)
 
 
 ERROR_CLASSES: dict[int, type[PaperSearchError]] = {404: PaperNotFound, 422: InvalidQuery, 503: IndexNotFound}

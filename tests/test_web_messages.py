@@ -15,7 +15,7 @@ import search
 from papersearch.api import create_app
 from papersearch.api_errors import HTTP_CODES
 from papersearch.api_models import SearchOut
-from search.core.errors import PaperSearchError
+from search.core.errors import PaperSearchError, class_code
 from tests.conftest import REPO
 from tests.test_web_browser import base_url, page, pytestmark  # noqa: F401  (fixtures, skip mark)
 
@@ -38,12 +38,9 @@ def _codes_in_source() -> set[str]:
     errors = {PaperSearchError.__name__}
     while new := {cls for cls, base in classes if base in errors} - errors:
         errors |= new
-    found |= {_snake(n) for n in errors}
+    found |= {class_code(n) for n in errors}
     return found | set(HTTP_CODES.values()) | {"invalid_param", "internal_error"}
 
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 def _bad_requests(index: Path, missing: Path) -> list[dict]:

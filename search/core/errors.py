@@ -16,8 +16,13 @@ class PaperSearchError(Exception):
 
     def __init__(self, message: str, *, code: str | None = None, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.code = code or re.sub(r"(?<!^)(?=[A-Z])", "_", type(self).__name__).lower()
+        self.code = code or class_code(type(self).__name__)
         self.params = dict(params or {})
+
+
+def class_code(name: str) -> str:
+    """An error class's own code: ``PaperNotFound`` → ``paper_not_found``."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
 class IndexNotFound(PaperSearchError):

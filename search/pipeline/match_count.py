@@ -37,7 +37,7 @@ def count_matches(
         else:
             counted = store.bm25_match_count(weights, threshold)
             listed = sum(1 for h in bm25.hits if cover.get(h.id, 0.0) >= threshold)
-            total += max(0, (counted or listed) - listed)
+            total += max(0, (listed if counted is None else counted) - listed)
     elif len(legs) == 1 and thresholds.get(legs[0]) is None and runs.total is not None:
         total = runs.total  # an uncalibrated dense leg alone: every paper has a similarity
     return matches, total
