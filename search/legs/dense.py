@@ -99,6 +99,7 @@ class DenseRetriever:
         k = min(k + (exclude_row is not None), len(self.ids))
         if k <= 0:
             return []
+        one_query_at_a_time()  # in this thread: OpenMP's thread count is per thread
         scores, rows = self.index.search(np.asarray(vector, dtype=np.float32).reshape(1, -1), k)
         return [
             ScoredId(self.ids[r], float(s))
